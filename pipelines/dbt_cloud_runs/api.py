@@ -1,0 +1,308 @@
+"""A thin client for the dbt Cloud Administrative API v2, built on dlt's `RESTClient`.
+
+What it adds to dlt's client, and why:
+- every answer is unwrapped from dbt Cloud's `{"status", "data", "extra"}` envelope;
+- 401/403/404 and exhausted retries become one `ApiError` line that says what to check;
+- offset paging steps by the rows actually received (the API caps pages at 100, whatever you ask);
+- the run listing can fetch the remaining pages concurrently once the first page has told
+  `total_count`, in order, so dlt's incremental can still close the generator at the first old row.
+Retries (429 with Retry-After, 5xx, dropped connections) are dlt's retrying `requests` client; its
+attempts and backoff follow dlt's `[runtime]` settings (`request_max_attempts`, ...).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Optional
+
+from dlt.sources.helpers.requests import Client
+from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.auth import APIKeyAuth
+from dlt.sources.helpers.rest_client.paginators import OffsetPaginator
+from requests import Response
+from requests.exceptions import ConnectionError, RequestException, Timeout
+
+from .credentials import DbtCloudCredentials
+from .errors import ApiError
+from .settings import DEFAULT_MAX_WORKERS, DEFAULT_REQUESTS_PER_MINUTE, PAGE_SIZE
+
+JsonDict = dict[str, Any]
+
+
+class RowCountOffsetPaginator(OffsetPaginator):
+    """dlt's offset paginator, stepping the offset by the rows a page really returned.
+
+    dlt's `OffsetPaginator` steps by the `limit` it asked for; against an API that silently caps
+    (or shortens) pages that skips rows, which is exactly what tap-dbt got wrong.
+    """
+
+    def update_state(self, response: Response, data: Optional[list[Any]] = None) -> None:
+        if data:
+            self.value_step = len(data)
+        super().update_state(response, data)
+
+
+class RateLimiter:
+    """Spaces request starts evenly so concurrent workers stay under a per-minute budget.
+
+    dlt has no client-side rate limiter; this one is a few lines and shared by all worker threads.
+    """
+
+    def __init__(self, requests_per_minute: int) -> None:
+        self._interval = 60.0 / requests_per_minute
+        self._next_slot = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + self._interval
+        delay = slot - now
+        if delay > 0:
+            time.sleep(delay)
+
+
+class DbtCloudApi:
+    """Calls under `{access_url}/api/v2/accounts/{account_id}/`, safe to use from worker threads."""
+
+    def __init__(
+        self,
+        credentials: DbtCloudCredentials,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+        requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE,
+    ) -> None:
+        self.base_url = credentials.base_url
+        self.account_id = credentials.account_id
+        self.api_root = credentials.api_root
+        self.max_workers = max_workers
+        # `Token <token>` is the documented header; an auth object (not a default header) keeps the
+        # token out of dlt's debug request log.
+        self._auth = APIKeyAuth(name="Authorization", api_key=f"Token {credentials.api_token}")
+        # dlt's retrying client keeps one session per thread, so each worker thread gets its own.
+        self._retrying = Client(raise_for_status=False)
+        self._local = threading.local()
+        self._limiter = RateLimiter(requests_per_minute)
+
+    # -- single requests -------------------------------------------------------------------------
+
+    @property
+    def _rest(self) -> RESTClient:
+        client: Optional[RESTClient] = getattr(self._local, "client", None)
+        if client is None:
+            client = RESTClient(base_url=self.api_root, auth=self._auth, session=self._retrying.session)
+            self._local.client = client
+        return client
+
+    def request(self, method: str, path: str, params: Optional[JsonDict] = None, json: Any = None) -> JsonDict:
+        """Send one request (retried by dlt's client) and return the whole envelope."""
+        self._limiter.wait()
+        try:
+            response = self._rest.request(path, method=method, params=params, json=json)  # type: ignore[arg-type]
+        except (ConnectionError, Timeout) as exc:
+            raise ApiError(
+                f"Could not reach dbt Cloud at {self.base_url} ({type(exc).__name__} after retries): "
+                "check [dbt_cloud] base_url (your account's access URL) and the network.",
+                path=path,
+            ) from None
+        except RequestException as exc:
+            raise ApiError(f"Request to {self.base_url} failed: {type(exc).__name__}: check base_url.") from None
+        return self._unwrap(response, path)
+
+    def get(self, path: str, params: Optional[JsonDict] = None) -> Any:
+        """GET one object or page and return its `data`."""
+        return self.request("GET", path, params=params)["data"]
+
+    def post(self, path: str, json: Optional[JsonDict] = None) -> Any:
+        """POST and return the answer's `data`."""
+        return self.request("POST", path, json=json or {})["data"]
+
+    def get_raw(self, path: str, params: Optional[JsonDict] = None) -> Response:
+        """GET something that is not enveloped (an artifact file); errors still become `ApiError`."""
+        self._limiter.wait()
+        try:
+            response = self._rest.get(path, params=params)
+        except (ConnectionError, Timeout) as exc:
+            raise ApiError(
+                f"Could not reach dbt Cloud at {self.base_url} ({type(exc).__name__} after retries).", path=path
+            ) from None
+        if response.status_code >= 400:
+            self._raise_for_status(response, path)
+        return response
+
+    # -- listings --------------------------------------------------------------------------------
+
+    def paginate(self, path: str, params: Optional[JsonDict] = None) -> Iterator[list[JsonDict]]:
+        """Every page of a small listing (jobs, projects, environments), one after another."""
+        paginator = RowCountOffsetPaginator(limit=PAGE_SIZE, total_path="extra.pagination.total_count")
+        hooks = {"response": [lambda response, *args, **kwargs: self._check_page(response, path)]}
+        self._limiter.wait()
+        try:
+            for page in self._rest.paginate(
+                path, params=dict(params or {}), paginator=paginator, data_selector="data", hooks=hooks
+            ):
+                yield list(page)
+        except (ConnectionError, Timeout) as exc:
+            raise ApiError(
+                f"Could not reach dbt Cloud at {self.base_url} ({type(exc).__name__} after retries): "
+                "check [dbt_cloud] base_url and the network.",
+                path=path,
+            ) from None
+
+    def iter_pages_concurrently(self, path: str, params: Optional[JsonDict] = None) -> Iterator[list[JsonDict]]:
+        """Yield every page of a listing in order, fetching ahead on worker threads.
+
+        The first page is fetched alone: an incremental load usually stops there (dlt closes this
+        generator at the first row older than the cursor), so nothing is fetched ahead for it. After
+        that the window of requests in flight doubles per page up to `2 * max_workers`, and closing
+        the generator cancels what has not started. Offsets step by the rows actually received; a
+        short page is completed before moving on, and the listing is read past the first page's
+        `total_count` until a short page, because runs created while we page push older rows down.
+        """
+        base = dict(params or {})
+        first = self.request("GET", path, params={**base, "limit": PAGE_SIZE, "offset": 0})
+        rows: list[JsonDict] = first["data"] or []
+        total = _total_count(first, default=len(rows))
+        yield rows
+        if len(rows) < PAGE_SIZE and len(rows) >= total:
+            return
+        next_offset = len(rows)
+        max_in_flight = max(1, 2 * self.max_workers)
+        window = 1
+        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="dbt-cloud-page") as pool:
+            pending: deque[tuple[int, Future[list[JsonDict]]]] = deque()
+            planned = iter(range(next_offset, total, PAGE_SIZE))
+            try:
+                while True:
+                    while len(pending) < window:
+                        offset = next(planned, None)
+                        if offset is None:
+                            break
+                        pending.append((offset, pool.submit(self._page, path, base, offset)))
+                    if not pending:
+                        break
+                    offset, future = pending.popleft()
+                    page = future.result()
+                    expected = min(PAGE_SIZE, total - offset)
+                    page = page + self._complete_short_page(path, base, offset, len(page), expected)
+                    window = min(max_in_flight, window * 2)
+                    yield page
+                    next_offset = offset + len(page)
+                # rows pushed past the first page's total_count by runs created while we paged
+                while True:
+                    page = self._page(path, base, next_offset)
+                    if page:
+                        yield page
+                    if len(page) < PAGE_SIZE:
+                        break
+                    next_offset += len(page)
+            finally:
+                for _, future in pending:
+                    future.cancel()
+
+    def get_each(self, paths: Iterable[str], params: Optional[JsonDict] = None) -> Iterator[tuple[str, Any]]:
+        """GET many single objects concurrently; yields `(path, data)` and `(path, ApiError)` for 404s."""
+        paths = list(paths)
+        if not paths:
+            return
+
+        def fetch(path: str) -> tuple[str, Any]:
+            try:
+                return path, self.get(path, params=params)
+            except ApiError as exc:
+                if exc.status_code == 404:
+                    return path, exc
+                raise
+
+        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="dbt-cloud-get") as pool:
+            yield from pool.map(fetch, paths)
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _page(self, path: str, base: JsonDict, offset: int) -> list[JsonDict]:
+        data = self.get(path, params={**base, "limit": PAGE_SIZE, "offset": offset})
+        return list(data or [])
+
+    def _complete_short_page(self, path: str, base: JsonDict, offset: int, got: int, expected: int) -> list[JsonDict]:
+        """Fetch what a page returned fewer rows than asked for, so no offset is skipped."""
+        extra: list[JsonDict] = []
+        while got < expected:
+            more = self._page(path, base, offset + got)
+            if not more:
+                break
+            extra.extend(more)
+            got += len(more)
+        return extra
+
+    def _check_page(self, response: Response, path: str) -> None:
+        if response.status_code >= 400:
+            self._raise_for_status(response, path)
+
+    def _unwrap(self, response: Response, path: str) -> JsonDict:
+        if response.status_code >= 400:
+            self._raise_for_status(response, path)
+        try:
+            envelope = response.json()
+        except ValueError:
+            envelope = None
+        if not isinstance(envelope, dict) or "data" not in envelope:
+            raise ApiError(
+                f"{self.base_url} answered {path} with something that is not the dbt Cloud API: check "
+                "[dbt_cloud] base_url — it must be your account's access URL, e.g. https://cloud.getdbt.com.",
+                status_code=response.status_code,
+                path=path,
+            )
+        return envelope
+
+    def _raise_for_status(self, response: Response, path: str) -> None:
+        status = response.status_code
+        detail = _user_message(response)
+        said = f"{status} {detail}".strip()
+        if status == 401:
+            message = (
+                f"dbt Cloud refused the API token ({said}): check [dbt_cloud] api_token / "
+                "DBT_CLOUD__API_TOKEN — it may be wrong, revoked or expired."
+            )
+        elif status == 403:
+            message = (
+                f"dbt Cloud denied access to account {self.account_id} ({said}): check [dbt_cloud] "
+                "account_id and that the token has permission on that account."
+            )
+        elif status == 404:
+            message = (
+                f"dbt Cloud answered 404 for {self.api_root}{path} ({detail or 'not found'}): check [dbt_cloud] "
+                "account_id and base_url (the access URL of your account's region or cell)."
+            )
+        elif status == 429:
+            message = (
+                f"dbt Cloud kept rate-limiting requests (429) after retries: lower [dbt_cloud] "
+                "requests_per_minute or max_workers. Nothing was committed; the next load fills in."
+            )
+        elif status >= 500:
+            message = (
+                f"dbt Cloud kept failing with {said} on {path} after retries. Nothing was committed; "
+                "the next load picks up where the last good one ended."
+            )
+        else:
+            message = f"dbt Cloud rejected {path} ({said})."
+        raise ApiError(message, status_code=status, path=path)
+
+
+def _user_message(response: Response) -> str:
+    """The envelope's human message, if the body is one; short and free of anything we sent."""
+    try:
+        status = response.json().get("status") or {}
+        message = status.get("user_message") or ""
+    except (ValueError, AttributeError):
+        message = ""
+    return str(message)[:200]
+
+
+def _total_count(envelope: JsonDict, default: int) -> int:
+    pagination = (envelope.get("extra") or {}).get("pagination") or {}
+    total = pagination.get("total_count")
+    return int(total) if total is not None else default

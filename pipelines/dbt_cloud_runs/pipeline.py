@@ -1,0 +1,216 @@
+"""One load, start to end: open the pipeline, find open runs, extract, load, views, summary.
+
+The entry point (`pipelines/dbt_runs.py`) and the demo call `run_load`; errors a user can cause come
+out as `DbtCloudError` subclasses carrying one clear line.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+import dlt
+from dlt.common.destination.exceptions import DestinationUndefinedEntity
+from dlt.destinations.exceptions import DatabaseException, DatabaseUndefinedRelation
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from .api import DbtCloudApi
+from .credentials import DbtCloudCredentials, LoadSettings
+from .errors import DbtCloudError, DestinationError
+from .settings import DATASET_NAME, OPEN_STATUSES, PIPELINE_NAME
+from .source import ExtractStats, dbt_cloud_source
+from .views import ViewResult, apply_views
+
+
+@dataclass
+class LoadSummary:
+    """What a load did, printed at its end."""
+
+    runs_new: int = 0
+    runs_updated: int = 0
+    runs_total: int = 0
+    open_runs_refreshed: int = 0
+    open_runs_now_final: int = 0
+    open_runs_still_open: int = 0
+    jobs: int = 0
+    projects: int = 0
+    environments: int = 0
+    run_pages: int = 0
+    elapsed_seconds: float = 0.0
+    location: str = ""
+    views: ViewResult = field(default_factory=lambda: ViewResult([], {}))
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        """Human summary, a few lines."""
+        out = [
+            f"Runs: {self.runs_new} new, {self.runs_updated} updated ({self.runs_total} stored; "
+            f"{self.run_pages} page(s) of runs read)",
+            f"Open runs re-read: {self.open_runs_refreshed} ({self.open_runs_now_final} now final; "
+            f"{self.open_runs_still_open} runs open after this load)",
+            f"Jobs: {self.jobs}, projects: {self.projects}, environments: {self.environments} (in the API listings)",
+        ]
+        for key, value in self.extra.items():
+            out.append(f"{key}: {value}")
+        out.append(f"Views: {len(self.views.created)} created" + (
+            f", {len(self.views.failed)} failed: " + "; ".join(f"{k}: {v}" for k, v in self.views.failed.items())
+            if self.views.failed else ""
+        ))
+        out.append(f"Elapsed: {self.elapsed_seconds:.1f} s")
+        out.append(f"Data: {self.location}")
+        return out
+
+
+def make_pipeline(
+    destination: Optional[Any] = None,
+    pipeline_name: str = PIPELINE_NAME,
+    pipelines_dir: Optional[str] = None,
+) -> dlt.Pipeline:
+    """The dlt pipeline: `--destination`, else dlt's configured destination, else DuckDB.
+
+    The DuckDB file defaults to `<pipeline_name>.duckdb` in the working directory; dlt's
+    `DESTINATION__DUCKDB__CREDENTIALS` picks another. State lives under dlt's data dir (`DLT_DATA_DIR`).
+    """
+    # Runs arrive as Arrow tables, which dlt loads without `_dlt_load_id` unless asked; we want it on
+    # every row (which load wrote it). An explicit user setting still wins.
+    os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+    pipeline = dlt.pipeline(
+        pipeline_name=pipeline_name,
+        pipelines_dir=pipelines_dir,
+        destination=destination,
+        dataset_name=DATASET_NAME,
+    )
+    if pipeline.destination is None:
+        pipeline = dlt.pipeline(
+            pipeline_name=pipeline_name, pipelines_dir=pipelines_dir, destination="duckdb", dataset_name=DATASET_NAME
+        )
+    return pipeline
+
+
+def data_location(pipeline: dlt.Pipeline) -> str:
+    """Where the data is, in words a user can act on (the DuckDB file path when it is DuckDB)."""
+    try:
+        credentials = pipeline.destination_client().config.credentials  # type: ignore[attr-defined]
+        database = getattr(credentials, "database", None)
+        if pipeline.destination.destination_type.endswith("duckdb") and database:
+            return f"{Path(database).resolve()} (dataset/schema {pipeline.dataset_name})"
+    except Exception:  # noqa: BLE001 - describing the location must never fail a load
+        pass
+    return f"{pipeline.destination.destination_name} dataset {pipeline.dataset_name}"
+
+
+def query(pipeline: dlt.Pipeline, sql: str) -> list[tuple[Any, ...]]:
+    """Run a query on the destination; a missing table reads as no rows."""
+    try:
+        with pipeline.sql_client() as client:
+            return list(client.execute_sql(sql) or [])
+    except (DatabaseUndefinedRelation, DestinationUndefinedEntity):
+        return []
+    except Exception as exc:
+        raise destination_error(exc, pipeline) or exc
+
+
+def stored_open_run_ids(pipeline: dlt.Pipeline) -> list[int]:
+    """Runs stored as queued/starting/running by earlier loads: re-read by id, however old."""
+    codes = ", ".join(str(code) for code in sorted(OPEN_STATUSES))
+    rows = query(pipeline, f"SELECT id FROM {pipeline.dataset_name}.runs WHERE status IN ({codes}) ORDER BY id")
+    return [int(row[0]) for row in rows]
+
+
+def stored_run_count(pipeline: dlt.Pipeline) -> int:
+    rows = query(pipeline, f"SELECT count(*) FROM {pipeline.dataset_name}.runs")
+    return int(rows[0][0]) if rows else 0
+
+
+def run_load(
+    pipeline: dlt.Pipeline,
+    credentials: DbtCloudCredentials,
+    settings: LoadSettings,
+    since: Optional[datetime] = None,
+    full_refresh: bool = False,
+    as_of: Optional[datetime] = None,
+) -> LoadSummary:
+    """Load one account into the pipeline's destination and (re)create the views.
+
+    A load that fails half-way commits nothing: dlt only stores the new cursor with the data, so
+    the next load starts from the last good one and fills everything in.
+    """
+    started = time.monotonic()
+    as_of = as_of or datetime.now(timezone.utc)
+    api = DbtCloudApi(credentials, max_workers=settings.max_workers, requests_per_minute=settings.requests_per_minute)
+    open_ids = [] if full_refresh else stored_open_run_ids(pipeline)
+    runs_before = 0 if full_refresh else stored_run_count(pipeline)
+    stats = ExtractStats()
+    source = dbt_cloud_source(
+        api=api,
+        as_of=as_of,
+        since=since,
+        lookback_hours=settings.lookback_hours,
+        open_run_ids=open_ids,
+        full_refresh=full_refresh,
+        stats=stats,
+    )
+    try:
+        pipeline.run(source, refresh="drop_sources" if full_refresh else None, loader_file_format="parquet")
+    except PipelineStepFailed as exc:
+        raise explain_failure(exc, pipeline) from None
+    summary = LoadSummary(
+        open_runs_refreshed=stats.open_runs_requested - len(stats.open_runs_missing),
+        open_runs_now_final=stats.open_runs_now_final,
+        jobs=stats.jobs,
+        projects=stats.projects,
+        environments=stats.environments,
+        run_pages=stats.run_pages,
+        location=data_location(pipeline),
+    )
+    summary.runs_total = stored_run_count(pipeline)
+    summary.runs_new = max(0, summary.runs_total - runs_before)
+    summary.runs_updated = max(0, len(stats.run_ids) - summary.runs_new)
+    summary.open_runs_still_open = len(stored_open_run_ids(pipeline))
+    with pipeline.sql_client() as client:
+        summary.views = apply_views(client, pipeline.dataset_name)
+    summary.elapsed_seconds = time.monotonic() - started
+    return summary
+
+
+def destination_error(exc: BaseException, pipeline: dlt.Pipeline) -> Optional[DestinationError]:
+    """Recognise a DuckDB file held by another process (a BI tool, another load)."""
+    text = " ".join(str(e) for e in _chain(exc))
+    if "Could not set lock" in text or "Conflicting lock" in text:
+        return DestinationError(
+            f"The DuckDB file {data_location(pipeline).split(' (')[0]} is locked by another process "
+            "(a BI tool or another load holds it open for writing): close it, or have the tool connect "
+            "read-only, then run the load again."
+        )
+    return None
+
+
+def explain_failure(exc: PipelineStepFailed, pipeline: dlt.Pipeline) -> BaseException:
+    """Turn a failed dlt step into our one-line error when a user can fix the cause."""
+    for cause in _chain(exc):
+        if isinstance(cause, DbtCloudError):
+            return cause
+    found = destination_error(exc, pipeline)
+    if found:
+        return found
+    if any(isinstance(cause, DatabaseException) for cause in _chain(exc)):
+        return DestinationError(f"The destination refused the load at step {exc.step}: {_last_line(exc)}")
+    return exc
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: Optional[BaseException] = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__ or getattr(current, "exception", None)
+    return seen
+
+
+def _last_line(exc: BaseException) -> str:
+    causes = _chain(exc)
+    return str(causes[-1]).strip().splitlines()[0][:300] if causes else str(exc)

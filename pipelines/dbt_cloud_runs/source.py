@@ -1,0 +1,189 @@
+"""The dlt source: runs (incremental, newest first), open-run refresh, jobs, projects, environments.
+
+Runs are listed `order_by=-created_at` and paging stops at the first run older than the stored
+cursor minus the lookback window: `dlt.sources.incremental(row_order="desc", lag=...)` closes the
+page generator for us. Runs stored while queued/starting/running are re-read by id on the next load,
+however old, through a second resource writing into the same `runs` table; the row with the newest
+`updated_at` wins when both resources see the same run (`dedup_sort`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Optional
+
+import dlt
+import pyarrow as pa
+from dlt.sources import DltResource
+
+from .api import DbtCloudApi
+from .errors import ApiError
+from .records import (
+    ENVIRONMENT_HINTS,
+    JOB_HINTS,
+    LOAD_HINTS,
+    PROJECT_HINTS,
+    environment_row,
+    job_row,
+    project_row,
+    runs_to_arrow,
+)
+from .settings import DATASET_NAME, OPEN_STATUSES
+
+RUN_HINTS: dict[str, dict[str, Any]] = {
+    "id": {"nullable": False},
+    # when the listing and the open-run refresh both carry a run, keep the fresher copy
+    "updated_at": {"dedup_sort": "desc"},
+}
+RUNS_LIST_PARAMS = {"order_by": "-created_at", "include_related": '["trigger"]'}
+RUN_DETAIL_PARAMS = {"include_related": '["trigger"]'}
+
+
+@dataclass
+class ExtractStats:
+    """What the resources saw, for the load summary (filled in while extracting)."""
+
+    runs_listed: int = 0
+    run_ids: set[int] = field(default_factory=set)
+    run_pages: int = 0
+    open_runs_requested: int = 0
+    open_runs_now_final: int = 0
+    open_runs_missing: list[int] = field(default_factory=list)
+    jobs: int = 0
+    projects: int = 0
+    environments: int = 0
+
+
+@dlt.source(name=DATASET_NAME, max_table_nesting=0)
+def dbt_cloud_source(
+    api: DbtCloudApi,
+    as_of: datetime,
+    since: Optional[datetime] = None,
+    lookback_hours: float = 6.0,
+    open_run_ids: Sequence[int] = (),
+    full_refresh: bool = False,
+    stats: Optional[ExtractStats] = None,
+) -> list[DltResource]:
+    """Every resource of one dbt Cloud account.
+
+    Args:
+        api: a configured client for the account.
+        as_of: the moment this load started; stamped on listed objects (`last_seen_at`) and stored
+            in `loads`, it is the "now" of the time-relative views.
+        since: where a first load starts (default: all the history the API serves).
+        lookback_hours: re-read runs created this long before the stored cursor.
+        open_run_ids: runs stored in a non-final state by earlier loads, to re-read by id.
+        full_refresh: recorded in `loads` (the caller drops the data).
+        stats: filled with counts for the summary.
+    """
+    stats = stats if stats is not None else ExtractStats()
+    return [
+        runs_resource(api, since, lookback_hours, stats),
+        open_runs_resource(api, open_run_ids, stats),
+        jobs_resource(api, as_of, stats),
+        projects_resource(api, as_of, stats),
+        environments_resource(api, as_of, stats),
+        loads_resource(as_of, since, full_refresh),
+    ]
+
+
+def runs_resource(
+    api: DbtCloudApi, since: Optional[datetime], lookback_hours: float, stats: ExtractStats
+) -> DltResource:
+    """Runs newest first, stopping at the first run older than cursor - lookback."""
+    lag_seconds = lookback_hours * 3600 if lookback_hours else None
+
+    @dlt.resource(name="runs", primary_key="id", write_disposition="merge", columns=RUN_HINTS)
+    def runs(
+        created_at: dlt.sources.incremental[datetime] = dlt.sources.incremental(  # noqa: B008
+            "created_at",
+            initial_value=since,
+            row_order="desc",
+            lag=lag_seconds,
+            primary_key=(),  # merge on `id` dedupes; boundary hashing would hide updates in the lag window
+        ),
+    ) -> Iterator[pa.Table]:
+        seen: set[int] = set()
+        for page in api.iter_pages_concurrently("runs/", params=RUNS_LIST_PARAMS):
+            stats.run_pages += 1
+            # runs created while we page shift offsets, so a run can come twice: keep the first
+            fresh = [run for run in page if run["id"] not in seen]
+            seen.update(run["id"] for run in fresh)
+            if fresh:
+                stats.runs_listed += len(fresh)
+                stats.run_ids.update(run["id"] for run in fresh)
+                yield runs_to_arrow(fresh)
+
+    return runs
+
+
+def open_runs_resource(api: DbtCloudApi, open_run_ids: Sequence[int], stats: ExtractStats) -> DltResource:
+    """Re-read by id every run an earlier load stored as queued/starting/running."""
+
+    @dlt.resource(
+        name="open_runs", table_name="runs", primary_key="id", write_disposition="merge", columns=RUN_HINTS
+    )
+    def open_runs() -> Iterator[pa.Table]:
+        paths = [f"runs/{run_id}/" for run_id in open_run_ids]
+        stats.open_runs_requested = len(paths)
+        refreshed = []
+        for path, run in api.get_each(paths, params=RUN_DETAIL_PARAMS):
+            if isinstance(run, ApiError):
+                stats.open_runs_missing.append(int(path.split("/")[1]))
+                continue
+            refreshed.append(run)
+            stats.run_ids.add(run["id"])
+            if run.get("status") not in OPEN_STATUSES:
+                stats.open_runs_now_final += 1
+        if refreshed:
+            yield runs_to_arrow(refreshed)
+
+    return open_runs
+
+
+def jobs_resource(api: DbtCloudApi, as_of: datetime, stats: ExtractStats) -> DltResource:
+    """Every page of jobs. A deleted job leaves the listing; merge keeps our copy and its name."""
+
+    @dlt.resource(name="jobs", primary_key="id", write_disposition="merge", columns=JOB_HINTS)
+    def jobs() -> Iterator[list[dict[str, Any]]]:
+        for page in api.paginate("jobs/"):
+            stats.jobs += len(page)
+            yield [job_row(job, as_of) for job in page]
+
+    return jobs
+
+
+def projects_resource(api: DbtCloudApi, as_of: datetime, stats: ExtractStats) -> DltResource:
+    """Every page of projects."""
+
+    @dlt.resource(name="projects", primary_key="id", write_disposition="merge", columns=PROJECT_HINTS)
+    def projects() -> Iterator[list[dict[str, Any]]]:
+        for page in api.paginate("projects/"):
+            stats.projects += len(page)
+            yield [project_row(project, as_of) for project in page]
+
+    return projects
+
+
+def environments_resource(api: DbtCloudApi, as_of: datetime, stats: ExtractStats) -> DltResource:
+    """Every page of environments."""
+
+    @dlt.resource(name="environments", primary_key="id", write_disposition="merge", columns=ENVIRONMENT_HINTS)
+    def environments() -> Iterator[list[dict[str, Any]]]:
+        for page in api.paginate("environments/"):
+            stats.environments += len(page)
+            yield [environment_row(environment, as_of) for environment in page]
+
+    return environments
+
+
+def loads_resource(as_of: datetime, since: Optional[datetime], full_refresh: bool) -> DltResource:
+    """One row per load: its `as_of` is the "now" of the time-relative views."""
+
+    @dlt.resource(name="loads", primary_key="load_id", write_disposition="merge", columns=LOAD_HINTS)
+    def loads() -> Iterator[dict[str, Any]]:
+        yield {"load_id": as_of.isoformat(), "as_of": as_of, "since": since, "full_refresh": full_refresh}
+
+    return loads
