@@ -1,0 +1,124 @@
+"""Command line of `pipelines/dbt_runs.py`: a plain run loads; subcommands operate on jobs and runs.
+
+Every error a user can cause ends as one `error: ...` line on stderr and a non-zero exit code
+(see `errors.py`), never a traceback, and never with the token in it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Optional
+
+import pendulum
+
+from .errors import EXIT_OK, DbtCloudError
+
+DESCRIPTION = """\
+Load dbt Cloud run history (runs, jobs, projects, environments) into DuckDB or any dlt destination,
+then (re)create the SQL views on top. Run it from the project root, by hand or from cron.
+
+Settings come from the [dbt_cloud] section of .dlt/config.toml and .dlt/secrets.toml (api_token,
+account_id, base_url, ...) or DBT_CLOUD__* environment variables.
+"""
+
+EPILOG = """\
+exit codes: 0 ok, 1 run finished with Error, 2 usage or configuration error, 3 dbt Cloud API error,
+4 run cancelled, 5 timed out waiting, 6 destination error (e.g. DuckDB file locked)
+
+examples:
+  python pipelines/dbt_runs.py --demo            try it against a local simulated account
+  python pipelines/dbt_runs.py                   load (incremental after the first load)
+  python pipelines/dbt_runs.py --since 2026-01-01 --full-refresh
+"""
+
+
+def parse_since(value: str) -> datetime:
+    """`--since` accepts a date or a timestamp (ISO 8601); naive values are UTC."""
+    try:
+        parsed = pendulum.parse(value)
+    except (ValueError, pendulum.parsing.exceptions.ParserError) as exc:  # type: ignore[attr-defined]
+        raise argparse.ArgumentTypeError(f"not a date: {value!r} (use YYYY-MM-DD or an ISO timestamp)") from exc
+    if not isinstance(parsed, datetime):  # a bare date parses to pendulum.Date
+        parsed = pendulum.datetime(parsed.year, parsed.month, parsed.day)
+    return parsed.astimezone(timezone.utc)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python pipelines/dbt_runs.py",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--since",
+        type=parse_since,
+        metavar="DATE",
+        help="where a first load (or a --full-refresh) starts, e.g. 2026-01-01; default: all the history "
+        "the API serves (about a year). Later loads continue from the stored cursor.",
+    )
+    parser.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="drop the loaded tables and the pipeline state, then reload everything from scratch",
+    )
+    parser.add_argument(
+        "--destination",
+        metavar="NAME",
+        help="a dlt destination (duckdb, postgres, bigquery, ...); default: dlt's configured destination, "
+        "else DuckDB file dbt_runs.duckdb in the working directory (DESTINATION__DUCKDB__CREDENTIALS "
+        "picks another file)",
+    )
+    parser.add_argument(
+        "--lookback-hours",
+        type=float,
+        metavar="HOURS",
+        help="re-read runs created up to this long before the newest stored run (default 6, "
+        "or [dbt_cloud] lookback_hours)",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="start a local simulated dbt Cloud account and load it into dbt_runs_demo.duckdb "
+        "(never your real data), then show a few answers from the views",
+    )
+    parser.set_defaults(handler=run_load_command)
+    return parser
+
+
+def run_load_command(args: argparse.Namespace) -> int:
+    """The default command: one load, then its summary."""
+    if args.demo:
+        from .demo import run_demo
+
+        return run_demo(args)
+    from .credentials import resolve_credentials, resolve_load_settings
+    from .pipeline import make_pipeline, run_load
+
+    credentials = resolve_credentials()
+    settings = resolve_load_settings()
+    if args.lookback_hours is not None:
+        settings.lookback_hours = args.lookback_hours
+    pipeline = make_pipeline(destination=args.destination)
+    summary = run_load(pipeline, credentials, settings, since=args.since, full_refresh=args.full_refresh)
+    print(f"Loaded dbt Cloud account {credentials.account_id} from {credentials.base_url}")
+    for line in summary.lines():
+        print(f"  {line}")
+    return EXIT_OK
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Parse, dispatch, and turn user-fixable errors into one line and an exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except DbtCloudError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: nothing of this load was committed", file=sys.stderr)
+        return 130
