@@ -155,7 +155,7 @@ def run_load(
         stats=stats,
     )
     try:
-        pipeline.run(source, refresh="drop_sources" if full_refresh else None, loader_file_format="parquet")
+        info = pipeline.run(source, refresh="drop_sources" if full_refresh else None, loader_file_format="parquet")
     except PipelineStepFailed as exc:
         raise explain_failure(exc, pipeline) from None
     summary = LoadSummary(
@@ -169,7 +169,9 @@ def run_load(
     )
     summary.runs_total = stored_run_count(pipeline)
     summary.runs_new = max(0, summary.runs_total - runs_before)
-    summary.runs_updated = max(0, len(stats.run_ids) - summary.runs_new)
+    load_ids = ", ".join(f"'{load_id}'" for load_id in info.loads_ids) or "''"
+    written = query(pipeline, f"SELECT count(*) FROM {pipeline.dataset_name}.runs WHERE _dlt_load_id IN ({load_ids})")
+    summary.runs_updated = max(0, (int(written[0][0]) if written else 0) - summary.runs_new)
     summary.open_runs_still_open = len(stored_open_run_ids(pipeline))
     with pipeline.sql_client() as client:
         summary.views = apply_views(client, pipeline.dataset_name)

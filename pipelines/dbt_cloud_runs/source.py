@@ -46,7 +46,6 @@ class ExtractStats:
     """What the resources saw, for the load summary (filled in while extracting)."""
 
     runs_listed: int = 0
-    run_ids: set[int] = field(default_factory=set)
     run_pages: int = 0
     open_runs_requested: int = 0
     open_runs_now_final: int = 0
@@ -113,7 +112,6 @@ def runs_resource(
             seen.update(run["id"] for run in fresh)
             if fresh:
                 stats.runs_listed += len(fresh)
-                stats.run_ids.update(run["id"] for run in fresh)
                 yield runs_to_arrow(fresh)
 
     return runs
@@ -134,7 +132,6 @@ def open_runs_resource(api: DbtCloudApi, open_run_ids: Sequence[int], stats: Ext
                 stats.open_runs_missing.append(int(path.split("/")[1]))
                 continue
             refreshed.append(run)
-            stats.run_ids.add(run["id"])
             if run.get("status") not in OPEN_STATUSES:
                 stats.open_runs_now_final += 1
         if refreshed:

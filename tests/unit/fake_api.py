@@ -121,7 +121,8 @@ class FakeDbtCloud:
         self.page_cap = page_cap
         self.short_pages: set[int] = set()  # offsets answered with half a page
         self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
-        self.fail: Optional[Callable[[str, dict[str, list[str]]], Optional[tuple[int, dict[str, Any]]]]] = None
+        self.fail: Optional[Callable[[str, dict[str, list[str]]], Any]] = None
+        """Return None (answer normally), (status, body[, headers]) or an exception to raise."""
 
     # -- data --------------------------------------------------------------------------------------
     def add_job(self, job_id: int, name: str, project_id: int = 10, environment_id: int = 100) -> None:
@@ -154,8 +155,12 @@ class FakeDbtCloud:
             return envelope(None, 401, "Invalid token.")
         if self.fail:
             failure = self.fail(path, query)
+            if isinstance(failure, BaseException):
+                raise failure
             if failure:
                 context.status_code = failure[0]
+                for name, value in (failure[2] if len(failure) > 2 else {}).items():
+                    context.headers[name] = value
                 return failure[1]
         if path == "runs":
             return self._list(sorted(self.runs.values(), key=lambda r: r["created_at"], reverse=True), query)

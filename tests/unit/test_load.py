@@ -1,0 +1,219 @@
+"""The load against an exact in-memory API (requests-mock): paging, early stop, lookback, open runs,
+deleted jobs, timestamps, and the DuckDB tables that result — checked value by value."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import duckdb
+import pytest
+import requests_mock
+from dbt_cloud_runs.credentials import DbtCloudCredentials, LoadSettings
+from dbt_cloud_runs.pipeline import LoadSummary, make_pipeline, run_load
+from fake_api import ACCOUNT_ID, BASE_URL, T0, TOKEN, FakeDbtCloud, make_run
+
+AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeDbtCloud]:
+    api = FakeDbtCloud()
+    api.add_job(1, "Nightly build")
+    api.add_job(2, "Hourly marts")
+    with requests_mock.Mocker() as mocker:
+        api.install(mocker)
+        yield api
+
+
+def credentials() -> DbtCloudCredentials:
+    creds = DbtCloudCredentials()
+    creds.api_token = TOKEN
+    creds.account_id = ACCOUNT_ID
+    creds.base_url = BASE_URL
+    return creds
+
+
+def load(workdir: Path, lookback_hours: float = 6.0, **kwargs) -> LoadSummary:
+    settings = LoadSettings()
+    settings.lookback_hours = lookback_hours
+    pipeline = make_pipeline(pipelines_dir=str(workdir / "pipelines"))
+    return run_load(pipeline, credentials(), settings, **kwargs)
+
+
+def db_rows(workdir: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(workdir / "dbt_runs.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def runs_requests(fake: FakeDbtCloud) -> list[int]:
+    """Offsets of the run listing pages requested, in order."""
+    return [int(q["offset"][0]) for method, path, q in fake.requests if path == "runs"]
+
+
+def hourly_runs(count: int, start_id: int = 1, job_id: int = 1, status: int = 10) -> list[dict]:
+    return [make_run(start_id + i, T0 + timedelta(hours=start_id + i), status=status, job_id=job_id)
+            for i in range(count)]
+
+
+def test_first_load_stores_exact_rows_and_types(workdir: Path, fake: FakeDbtCloud) -> None:
+    fake.add_runs(
+        make_run(1, datetime(2026, 11, 2, 8, 15, 49, 123456, tzinfo=timezone.utc), status=10, job_id=1,
+                 queue_seconds=30, run_seconds=600),
+        make_run(2, datetime(2026, 11, 2, 9, 0, 0, tzinfo=timezone.utc), status=20, job_id=2,
+                 cause="Triggered via API"),
+        make_run(3, datetime(2026, 11, 2, 10, 0, 0, tzinfo=timezone.utc), status=1, job_id=1,
+                 cause="Triggered by GitHub pull request #77"),
+    )
+    summary = load(workdir, as_of=AS_OF)
+
+    assert (summary.runs_new, summary.runs_updated, summary.runs_total) == (3, 0, 3)
+    assert (summary.jobs, summary.projects, summary.environments) == (2, 1, 1)
+    assert summary.open_runs_still_open == 1
+    rows = db_rows(workdir, """
+        SELECT id, job_definition_id, status, created_at, started_at, finished_at, trigger__cause,
+               trigger__steps_override, trigger__github_pull_request_id, status_message, duration
+        FROM dbt_cloud.runs ORDER BY id""")
+    utc = timezone.utc
+    assert rows == [
+        (1, 1, 10, datetime(2026, 11, 2, 8, 15, 49, 123456, tzinfo=utc),
+         datetime(2026, 11, 2, 8, 16, 19, 123456, tzinfo=utc), datetime(2026, 11, 2, 8, 26, 19, 123456, tzinfo=utc),
+         "Kicked off by the scheduler", None, None, None, "00:10:30"),
+        (2, 2, 20, datetime(2026, 11, 2, 9, 0, tzinfo=utc), datetime(2026, 11, 2, 9, 0, 30, tzinfo=utc),
+         datetime(2026, 11, 2, 9, 5, 30, tzinfo=utc), "Triggered via API", json.dumps(["dbt build -s orders"]),
+         None, "Database Error in model orders", "00:05:30"),
+        (3, 1, 1, datetime(2026, 11, 2, 10, 0, tzinfo=utc), None, None,
+         "Triggered by GitHub pull request #77", None, 77, None, None),
+    ]
+    types = dict(db_rows(workdir, """
+        SELECT column_name, data_type FROM information_schema.columns
+        WHERE table_schema = 'dbt_cloud' AND table_name = 'runs'"""))
+    assert types["created_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert types["finished_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert types["id"] == "BIGINT"
+    assert not any("step" in name and "override" not in name for name in types), "step logs must be left out"
+    assert "_dlt_load_id" in types
+    jobs = db_rows(workdir, "SELECT id, name, project_id, threads, execute_steps, last_seen_at FROM dbt_cloud.jobs "
+                            "ORDER BY id")
+    assert jobs == [(1, "Nightly build", 10, 4, '["dbt build"]', AS_OF), (2, "Hourly marts", 10, 4, '["dbt build"]', AS_OF)]
+    assert db_rows(workdir, "SELECT id, name FROM dbt_cloud.projects") == [(10, "Analytics")]
+    assert db_rows(workdir, "SELECT id, name, deployment_type FROM dbt_cloud.environments") == [
+        (100, "Production", "production")
+    ]
+    assert db_rows(workdir, "SELECT as_of FROM dbt_cloud.loads") == [(AS_OF,)]
+
+
+def test_every_request_asks_for_trigger_and_pages_of_100(workdir: Path, fake: FakeDbtCloud) -> None:
+    fake.add_runs(*hourly_runs(120))
+    load(workdir)
+    listing = [q for _, path, q in fake.requests if path == "runs"]
+    assert listing and all(q["include_related"] == ['["trigger"]'] for q in listing)
+    assert all(q["order_by"] == ["-created_at"] and q["limit"] == ["100"] for q in listing)
+
+
+@pytest.mark.parametrize("page_cap,short_pages", [(100, {100}), (40, set()), (100, {0, 200})])
+def test_paging_steps_by_rows_received(workdir: Path, fake: FakeDbtCloud, page_cap: int, short_pages: set) -> None:
+    """A page with fewer rows than asked (capped, or short) must not make us skip rows."""
+    fake.page_cap = page_cap
+    fake.short_pages = short_pages
+    fake.add_runs(*hourly_runs(350))
+    summary = load(workdir)
+    assert summary.runs_total == 350
+    assert db_rows(workdir, "SELECT count(*), count(DISTINCT id), min(id), max(id) FROM dbt_cloud.runs") == [
+        (350, 350, 1, 350)
+    ]
+
+
+def test_incremental_load_stops_at_first_old_run(workdir: Path, fake: FakeDbtCloud) -> None:
+    fake.add_runs(*hourly_runs(1000))
+    load(workdir, lookback_hours=6)
+    fake.requests.clear()
+    fake.add_runs(*hourly_runs(5, start_id=1001))
+    summary = load(workdir, lookback_hours=6)
+    assert runs_requests(fake) == [0], "one page holds the 5 new runs and the 6 h lookback"
+    assert (summary.runs_new, summary.runs_total) == (5, 1005)
+    assert summary.runs_updated == 7  # the lookback window: runs created at cursor-6h .. cursor re-read
+
+
+def test_incremental_load_pages_until_cursor_minus_lookback(workdir: Path, fake: FakeDbtCloud) -> None:
+    fake.add_runs(*hourly_runs(1000))
+    load(workdir, lookback_hours=6)
+    fake.requests.clear()
+    fake.add_runs(*hourly_runs(250, start_id=1001))
+    summary = load(workdir, lookback_hours=6)
+    offsets = runs_requests(fake)
+    assert offsets[:3] == [0, 100, 200], offsets
+    assert max(offsets) <= 300, "no page beyond the one holding the cursor is needed (one prefetch at most)"
+    assert (summary.runs_new, summary.runs_total) == (250, 1250)
+
+
+def test_lookback_window_picks_up_late_runs(workdir: Path, fake: FakeDbtCloud) -> None:
+    """A run that shows up after its neighbours (created before the cursor) is caught by the lookback."""
+    fake.add_runs(*hourly_runs(50))
+    cursor = T0 + timedelta(hours=50)
+    load(workdir, lookback_hours=3)
+    fake.add_runs(make_run(9001, cursor - timedelta(hours=2)), make_run(9002, cursor - timedelta(hours=5)))
+    load(workdir, lookback_hours=3)
+    ids = {row[0] for row in db_rows(workdir, "SELECT id FROM dbt_cloud.runs WHERE id > 9000")}
+    assert ids == {9001}, "2 h before the cursor is inside a 3 h lookback, 5 h is not"
+
+
+def test_open_runs_are_refreshed_by_id_however_old(workdir: Path, fake: FakeDbtCloud) -> None:
+    old = T0 + timedelta(hours=1)
+    fake.add_runs(make_run(7, old, status=3), *hourly_runs(200, start_id=100))
+    first = load(workdir, lookback_hours=1)
+    assert first.open_runs_still_open == 1
+    assert db_rows(workdir, "SELECT status, finished_at FROM dbt_cloud.runs WHERE id = 7") == [(3, None)]
+
+    fake.add_runs(make_run(7, old, status=10, queue_seconds=30, run_seconds=600))
+    fake.requests.clear()
+    summary = load(workdir, lookback_hours=1)
+    assert ("GET", "runs/7", {"include_related": ['["trigger"]']}) in fake.requests
+    assert runs_requests(fake) == [0]
+    assert (summary.open_runs_refreshed, summary.open_runs_now_final, summary.open_runs_still_open) == (1, 1, 0)
+    assert db_rows(workdir, "SELECT status, finished_at FROM dbt_cloud.runs WHERE id = 7") == [
+        (10, old + timedelta(seconds=630))
+    ]
+    fake.requests.clear()
+    load(workdir, lookback_hours=1)
+    assert not [path for _, path, _ in fake.requests if path.startswith("runs/")], "final runs are not re-read"
+
+
+def test_deleted_job_keeps_its_name(workdir: Path, fake: FakeDbtCloud) -> None:
+    fake.add_runs(*hourly_runs(3, job_id=2))
+    load(workdir, as_of=AS_OF)
+    fake.delete_job(2)
+    later = AS_OF + timedelta(hours=1)
+    load(workdir, as_of=later)
+    assert db_rows(workdir, "SELECT id, name, last_seen_at FROM dbt_cloud.jobs ORDER BY id") == [
+        (1, "Nightly build", later),
+        (2, "Hourly marts", AS_OF),
+    ]
+    assert db_rows(workdir, "SELECT count(*) FROM dbt_cloud.runs WHERE job_definition_id = 2") == [(3,)]
+
+
+def test_reload_never_duplicates(workdir: Path, fake: FakeDbtCloud) -> None:
+    fake.add_runs(*hourly_runs(150))
+    load(workdir, lookback_hours=10_000)
+    load(workdir, lookback_hours=10_000)
+    assert db_rows(workdir, "SELECT count(*), count(DISTINCT id) FROM dbt_cloud.runs") == [(150, 150)]
+    assert db_rows(workdir, "SELECT count(*) FROM dbt_cloud.jobs") == [(2,)]
+
+
+def test_since_limits_the_first_load(workdir: Path, fake: FakeDbtCloud) -> None:
+    fake.add_runs(*hourly_runs(500))
+    since = T0 + timedelta(hours=401)
+    load(workdir, since=since)
+    assert db_rows(workdir, "SELECT count(*), min(id) FROM dbt_cloud.runs") == [(100, 401)]
+    assert max(runs_requests(fake)) <= 200
+
+
+def test_full_refresh_reloads_from_scratch(workdir: Path, fake: FakeDbtCloud) -> None:
+    fake.add_runs(*hourly_runs(30))
+    load(workdir, since=T0 + timedelta(hours=21))
+    assert db_rows(workdir, "SELECT count(*) FROM dbt_cloud.runs") == [(10,)]
+    summary = load(workdir, full_refresh=True)
+    assert summary.runs_total == 30
+    assert db_rows(workdir, "SELECT count(*) FROM dbt_cloud.runs") == [(30,)]
