@@ -3,9 +3,10 @@
 What it adds to dlt's client, and why:
 - every answer is unwrapped from dbt Cloud's `{"status", "data", "extra"}` envelope;
 - 401/403/404 and exhausted retries become one `ApiError` line that says what to check;
-- offset paging steps by the rows actually received (the API caps pages at 100, whatever you ask);
-- the run listing can fetch the remaining pages concurrently once the first page has told
-  `total_count`, in order, so dlt's incremental can still close the generator at the first old row.
+- listings are paged here rather than by a dlt paginator, for two reasons: pages after the first are
+  fetched concurrently once the first page has told `total_count` (dlt's paginators are sequential),
+  yet yielded in order so dlt's incremental can still close the generator at the first old run; and
+  the offset steps by the rows actually received (the API caps pages at 100, whatever you ask).
 Retries (429 with Retry-After, 5xx, dropped connections) are dlt's retrying `requests` client; its
 attempts and backoff follow dlt's `[runtime]` settings (`request_max_attempts`, ...).
 """
@@ -17,12 +18,11 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Optional
+from typing import Any
 
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
-from dlt.sources.helpers.rest_client.paginators import OffsetPaginator
 from requests import Response
 from requests.exceptions import ConnectionError, RequestException, Timeout
 
@@ -31,19 +31,6 @@ from .errors import ApiError
 from .settings import DEFAULT_MAX_WORKERS, DEFAULT_REQUESTS_PER_MINUTE, PAGE_SIZE
 
 JsonDict = dict[str, Any]
-
-
-class RowCountOffsetPaginator(OffsetPaginator):
-    """dlt's offset paginator, stepping the offset by the rows a page really returned.
-
-    dlt's `OffsetPaginator` steps by the `limit` it asked for; against an API that silently caps
-    (or shortens) pages that skips rows, which is exactly what tap-dbt got wrong.
-    """
-
-    def update_state(self, response: Response, data: Optional[list[Any]] = None) -> None:
-        if data:
-            self.value_step = len(data)
-        super().update_state(response, data)
 
 
 class RateLimiter:
@@ -92,13 +79,13 @@ class DbtCloudApi:
 
     @property
     def _rest(self) -> RESTClient:
-        client: Optional[RESTClient] = getattr(self._local, "client", None)
+        client: RESTClient | None = getattr(self._local, "client", None)
         if client is None:
             client = RESTClient(base_url=self.api_root, auth=self._auth, session=self._retrying.session)
             self._local.client = client
         return client
 
-    def request(self, method: str, path: str, params: Optional[JsonDict] = None, json: Any = None) -> JsonDict:
+    def request(self, method: str, path: str, params: JsonDict | None = None, json: Any = None) -> JsonDict:
         """Send one request (retried by dlt's client) and return the whole envelope."""
         self._limiter.wait()
         try:
@@ -110,25 +97,28 @@ class DbtCloudApi:
                 path=path,
             ) from None
         except RequestException as exc:
-            raise ApiError(f"Request to {self.base_url} failed: {type(exc).__name__}: check base_url.") from None
+            raise ApiError(
+                f"Request to {self.base_url} failed: {type(exc).__name__}: check base_url."
+            ) from None
         return self._unwrap(response, path)
 
-    def get(self, path: str, params: Optional[JsonDict] = None) -> Any:
+    def get(self, path: str, params: JsonDict | None = None) -> Any:
         """GET one object or page and return its `data`."""
         return self.request("GET", path, params=params)["data"]
 
-    def post(self, path: str, json: Optional[JsonDict] = None) -> Any:
+    def post(self, path: str, json: JsonDict | None = None) -> Any:
         """POST and return the answer's `data`."""
         return self.request("POST", path, json=json or {})["data"]
 
-    def get_raw(self, path: str, params: Optional[JsonDict] = None) -> Response:
+    def get_raw(self, path: str, params: JsonDict | None = None) -> Response:
         """GET something that is not enveloped (an artifact file); errors still become `ApiError`."""
         self._limiter.wait()
         try:
             response = self._rest.get(path, params=params)
         except (ConnectionError, Timeout) as exc:
             raise ApiError(
-                f"Could not reach dbt Cloud at {self.base_url} ({type(exc).__name__} after retries).", path=path
+                f"Could not reach dbt Cloud at {self.base_url} ({type(exc).__name__} after retries).",
+                path=path,
             ) from None
         if response.status_code >= 400:
             self._raise_for_status(response, path)
@@ -136,24 +126,7 @@ class DbtCloudApi:
 
     # -- listings --------------------------------------------------------------------------------
 
-    def paginate(self, path: str, params: Optional[JsonDict] = None) -> Iterator[list[JsonDict]]:
-        """Every page of a small listing (jobs, projects, environments), one after another."""
-        paginator = RowCountOffsetPaginator(limit=PAGE_SIZE, total_path="extra.pagination.total_count")
-        hooks = {"response": [lambda response, *args, **kwargs: self._check_page(response, path)]}
-        self._limiter.wait()
-        try:
-            for page in self._rest.paginate(
-                path, params=dict(params or {}), paginator=paginator, data_selector="data", hooks=hooks
-            ):
-                yield list(page)
-        except (ConnectionError, Timeout) as exc:
-            raise ApiError(
-                f"Could not reach dbt Cloud at {self.base_url} ({type(exc).__name__} after retries): "
-                "check [dbt_cloud] base_url and the network.",
-                path=path,
-            ) from None
-
-    def iter_pages_concurrently(self, path: str, params: Optional[JsonDict] = None) -> Iterator[list[JsonDict]]:
+    def iter_pages(self, path: str, params: JsonDict | None = None) -> Iterator[list[JsonDict]]:
         """Yield every page of a listing in order, fetching ahead on worker threads.
 
         The first page is fetched alone: an incremental load usually stops there (dlt closes this
@@ -204,7 +177,7 @@ class DbtCloudApi:
                 for _, future in pending:
                     future.cancel()
 
-    def get_each(self, paths: Iterable[str], params: Optional[JsonDict] = None) -> Iterator[tuple[str, Any]]:
+    def get_each(self, paths: Iterable[str], params: JsonDict | None = None) -> Iterator[tuple[str, Any]]:
         """GET many single objects concurrently; yields `(path, data)` and `(path, ApiError)` for 404s."""
         paths = list(paths)
         if not paths:
@@ -227,7 +200,9 @@ class DbtCloudApi:
         data = self.get(path, params={**base, "limit": PAGE_SIZE, "offset": offset})
         return list(data or [])
 
-    def _complete_short_page(self, path: str, base: JsonDict, offset: int, got: int, expected: int) -> list[JsonDict]:
+    def _complete_short_page(
+        self, path: str, base: JsonDict, offset: int, got: int, expected: int
+    ) -> list[JsonDict]:
         """Fetch what a page returned fewer rows than asked for, so no offset is skipped."""
         extra: list[JsonDict] = []
         while got < expected:
@@ -237,10 +212,6 @@ class DbtCloudApi:
             extra.extend(more)
             got += len(more)
         return extra
-
-    def _check_page(self, response: Response, path: str) -> None:
-        if response.status_code >= 400:
-            self._raise_for_status(response, path)
 
     def _unwrap(self, response: Response, path: str) -> JsonDict:
         if response.status_code >= 400:
@@ -274,12 +245,12 @@ class DbtCloudApi:
             )
         elif status == 404:
             message = (
-                f"dbt Cloud answered 404 for {self.api_root}{path} ({detail or 'not found'}): check [dbt_cloud] "
-                "account_id and base_url (the access URL of your account's region or cell)."
+                f"dbt Cloud answered 404 for {self.api_root}{path} ({detail or 'not found'}): "
+                "check [dbt_cloud] account_id and base_url (the access URL of your account's region or cell)."
             )
         elif status == 429:
             message = (
-                f"dbt Cloud kept rate-limiting requests (429) after retries: lower [dbt_cloud] "
+                "dbt Cloud kept rate-limiting requests (429) after retries: lower [dbt_cloud] "
                 "requests_per_minute or max_workers. Nothing was committed; the next load fills in."
             )
         elif status >= 500:

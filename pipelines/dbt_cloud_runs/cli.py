@@ -9,8 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
-from typing import Optional
+from datetime import UTC, datetime
 
 import pendulum
 
@@ -40,10 +39,12 @@ def parse_since(value: str) -> datetime:
     try:
         parsed = pendulum.parse(value)
     except (ValueError, pendulum.parsing.exceptions.ParserError) as exc:  # type: ignore[attr-defined]
-        raise argparse.ArgumentTypeError(f"not a date: {value!r} (use YYYY-MM-DD or an ISO timestamp)") from exc
+        raise argparse.ArgumentTypeError(
+            f"not a date: {value!r} (use YYYY-MM-DD or an ISO timestamp)"
+        ) from exc
     if not isinstance(parsed, datetime):  # a bare date parses to pendulum.Date
         parsed = pendulum.datetime(parsed.year, parsed.month, parsed.day)
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,7 +111,7 @@ def run_load_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Parse, dispatch, and turn user-fixable errors into one line and an exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)

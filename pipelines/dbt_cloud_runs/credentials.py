@@ -9,10 +9,12 @@ The seed's secrets layout (and dlt's own dbt Cloud helper) keeps everything unde
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 from dlt.common.configuration import configspec, resolve_configuration
-from dlt.common.configuration.exceptions import ConfigFieldMissingException, ConfigValueCannotBeCoercedException
+from dlt.common.configuration.exceptions import (
+    ConfigFieldMissingException,
+    ConfigValueCannotBeCoercedException,
+)
 from dlt.common.configuration.specs import BaseConfiguration
 from dlt.common.typing import TSecretStrValue
 
@@ -33,15 +35,22 @@ _ENV_NAMES = {
     "job_id": "DBT_CLOUD__JOB_ID",
 }
 
+_MISSING = {
+    "api_token": "Missing dbt Cloud API token: set api_token under [dbt_cloud] in .dlt/secrets.toml "
+    "or the DBT_CLOUD__API_TOKEN environment variable.",
+    "account_id": "Missing dbt Cloud account id: set account_id under [dbt_cloud] in .dlt/config.toml "
+    "(or .dlt/secrets.toml) or the DBT_CLOUD__ACCOUNT_ID environment variable.",
+}
+
 
 @configspec
 class DbtCloudCredentials(BaseConfiguration):
     """Who we are and where the account lives: enough to call the API."""
 
     api_token: TSecretStrValue = None
-    account_id: Optional[int] = None
+    account_id: int | None = None
     base_url: str = DEFAULT_BASE_URL
-    job_id: Optional[int] = None
+    job_id: int | None = None
 
     @property
     def api_root(self) -> str:
@@ -60,7 +69,7 @@ class LoadSettings(BaseConfiguration):
     artifacts_days: int = DEFAULT_ARTIFACTS_DAYS
 
 
-def normalize_base_url(value: Optional[str]) -> str:
+def normalize_base_url(value: str | None) -> str:
     """Accept an access URL with or without a trailing slash (or a pasted `/api/v2` suffix)."""
     url = (value or DEFAULT_BASE_URL).strip().rstrip("/")
     url = re.sub(r"/api/v[23](/.*)?$", "", url)
@@ -81,18 +90,12 @@ def resolve_credentials(require_token: bool = True) -> DbtCloudCredentials:
         raise ConfigError(
             f"[dbt_cloud] {exc.field_name} must be a number: fix it in .dlt/config.toml or {env_name}."
         ) from None
-    except ConfigFieldMissingException as exc:  # pragma: no cover - all fields have defaults
-        raise ConfigError(f"Missing dbt Cloud setting(s): {', '.join(exc.fields)}") from None
+    except ConfigFieldMissingException as exc:  # dlt treats an unset secret as missing
+        raise ConfigError(_MISSING.get(exc.fields[0], f"Missing [dbt_cloud] {exc.fields[0]}.")) from None
     if require_token and not credentials.api_token:
-        raise ConfigError(
-            "Missing dbt Cloud API token: set api_token under [dbt_cloud] in .dlt/secrets.toml "
-            "or the DBT_CLOUD__API_TOKEN environment variable."
-        )
+        raise ConfigError(_MISSING["api_token"])
     if credentials.account_id is None:
-        raise ConfigError(
-            "Missing dbt Cloud account id: set account_id under [dbt_cloud] in .dlt/config.toml "
-            "(or .dlt/secrets.toml) or the DBT_CLOUD__ACCOUNT_ID environment variable."
-        )
+        raise ConfigError(_MISSING["account_id"])
     credentials.base_url = normalize_base_url(credentials.base_url)
     return credentials
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import dlt
 from dlt.common.destination.exceptions import DestinationUndefinedEntity
@@ -52,23 +52,29 @@ class LoadSummary:
             f"{self.run_pages} page(s) of runs read)",
             f"Open runs re-read: {self.open_runs_refreshed} ({self.open_runs_now_final} now final; "
             f"{self.open_runs_still_open} runs open after this load)",
-            f"Jobs: {self.jobs}, projects: {self.projects}, environments: {self.environments} (in the API listings)",
+            f"Jobs: {self.jobs}, projects: {self.projects}, environments: {self.environments} "
+            "(in the API listings)",
         ]
         for key, value in self.extra.items():
             out.append(f"{key}: {value}")
-        out.append(f"Views: {len(self.views.created)} created" + (
-            f", {len(self.views.failed)} failed: " + "; ".join(f"{k}: {v}" for k, v in self.views.failed.items())
-            if self.views.failed else ""
-        ))
+        out.append(
+            f"Views: {len(self.views.created)} created"
+            + (
+                f", {len(self.views.failed)} failed: "
+                + "; ".join(f"{k}: {v}" for k, v in self.views.failed.items())
+                if self.views.failed
+                else ""
+            )
+        )
         out.append(f"Elapsed: {self.elapsed_seconds:.1f} s")
         out.append(f"Data: {self.location}")
         return out
 
 
 def make_pipeline(
-    destination: Optional[Any] = None,
+    destination: Any | None = None,
     pipeline_name: str = PIPELINE_NAME,
-    pipelines_dir: Optional[str] = None,
+    pipelines_dir: str | None = None,
 ) -> dlt.Pipeline:
     """The dlt pipeline: `--destination`, else dlt's configured destination, else DuckDB.
 
@@ -86,7 +92,10 @@ def make_pipeline(
     )
     if pipeline.destination is None:
         pipeline = dlt.pipeline(
-            pipeline_name=pipeline_name, pipelines_dir=pipelines_dir, destination="duckdb", dataset_name=DATASET_NAME
+            pipeline_name=pipeline_name,
+            pipelines_dir=pipelines_dir,
+            destination="duckdb",
+            dataset_name=DATASET_NAME,
         )
     return pipeline
 
@@ -111,13 +120,18 @@ def query(pipeline: dlt.Pipeline, sql: str) -> list[tuple[Any, ...]]:
     except (DatabaseUndefinedRelation, DestinationUndefinedEntity):
         return []
     except Exception as exc:
-        raise destination_error(exc, pipeline) or exc
+        locked = destination_error(exc, pipeline)
+        if locked:
+            raise locked from None
+        raise
 
 
 def stored_open_run_ids(pipeline: dlt.Pipeline) -> list[int]:
     """Runs stored as queued/starting/running by earlier loads: re-read by id, however old."""
     codes = ", ".join(str(code) for code in sorted(OPEN_STATUSES))
-    rows = query(pipeline, f"SELECT id FROM {pipeline.dataset_name}.runs WHERE status IN ({codes}) ORDER BY id")
+    rows = query(
+        pipeline, f"SELECT id FROM {pipeline.dataset_name}.runs WHERE status IN ({codes}) ORDER BY id"
+    )
     return [int(row[0]) for row in rows]
 
 
@@ -130,9 +144,9 @@ def run_load(
     pipeline: dlt.Pipeline,
     credentials: DbtCloudCredentials,
     settings: LoadSettings,
-    since: Optional[datetime] = None,
+    since: datetime | None = None,
     full_refresh: bool = False,
-    as_of: Optional[datetime] = None,
+    as_of: datetime | None = None,
 ) -> LoadSummary:
     """Load one account into the pipeline's destination and (re)create the views.
 
@@ -140,8 +154,10 @@ def run_load(
     the next load starts from the last good one and fills everything in.
     """
     started = time.monotonic()
-    as_of = as_of or datetime.now(timezone.utc)
-    api = DbtCloudApi(credentials, max_workers=settings.max_workers, requests_per_minute=settings.requests_per_minute)
+    as_of = as_of or datetime.now(UTC)
+    api = DbtCloudApi(
+        credentials, max_workers=settings.max_workers, requests_per_minute=settings.requests_per_minute
+    )
     open_ids = [] if full_refresh else stored_open_run_ids(pipeline)
     runs_before = 0 if full_refresh else stored_run_count(pipeline)
     stats = ExtractStats()
@@ -155,7 +171,9 @@ def run_load(
         stats=stats,
     )
     try:
-        info = pipeline.run(source, refresh="drop_sources" if full_refresh else None, loader_file_format="parquet")
+        info = pipeline.run(
+            source, refresh="drop_sources" if full_refresh else None, loader_file_format="parquet"
+        )
     except PipelineStepFailed as exc:
         raise explain_failure(exc, pipeline) from None
     summary = LoadSummary(
@@ -170,7 +188,9 @@ def run_load(
     summary.runs_total = stored_run_count(pipeline)
     summary.runs_new = max(0, summary.runs_total - runs_before)
     load_ids = ", ".join(f"'{load_id}'" for load_id in info.loads_ids) or "''"
-    written = query(pipeline, f"SELECT count(*) FROM {pipeline.dataset_name}.runs WHERE _dlt_load_id IN ({load_ids})")
+    written = query(
+        pipeline, f"SELECT count(*) FROM {pipeline.dataset_name}.runs WHERE _dlt_load_id IN ({load_ids})"
+    )
     summary.runs_updated = max(0, (int(written[0][0]) if written else 0) - summary.runs_new)
     summary.open_runs_still_open = len(stored_open_run_ids(pipeline))
     with pipeline.sql_client() as client:
@@ -179,7 +199,7 @@ def run_load(
     return summary
 
 
-def destination_error(exc: BaseException, pipeline: dlt.Pipeline) -> Optional[DestinationError]:
+def destination_error(exc: BaseException, pipeline: dlt.Pipeline) -> DestinationError | None:
     """Recognise a DuckDB file held by another process (a BI tool, another load)."""
     text = " ".join(str(e) for e in _chain(exc))
     if "Could not set lock" in text or "Conflicting lock" in text:
@@ -206,7 +226,7 @@ def explain_failure(exc: PipelineStepFailed, pipeline: dlt.Pipeline) -> BaseExce
 
 def _chain(exc: BaseException) -> list[BaseException]:
     seen: list[BaseException] = []
-    current: Optional[BaseException] = exc
+    current: BaseException | None = exc
     while current is not None and current not in seen:
         seen.append(current)
         current = current.__cause__ or current.__context__ or getattr(current, "exception", None)

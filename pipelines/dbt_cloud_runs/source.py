@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 import dlt
 import pyarrow as pa
@@ -59,11 +59,11 @@ class ExtractStats:
 def dbt_cloud_source(
     api: DbtCloudApi,
     as_of: datetime,
-    since: Optional[datetime] = None,
+    since: datetime | None = None,
     lookback_hours: float = 6.0,
     open_run_ids: Sequence[int] = (),
     full_refresh: bool = False,
-    stats: Optional[ExtractStats] = None,
+    stats: ExtractStats | None = None,
 ) -> list[DltResource]:
     """Every resource of one dbt Cloud account.
 
@@ -89,7 +89,7 @@ def dbt_cloud_source(
 
 
 def runs_resource(
-    api: DbtCloudApi, since: Optional[datetime], lookback_hours: float, stats: ExtractStats
+    api: DbtCloudApi, since: datetime | None, lookback_hours: float, stats: ExtractStats
 ) -> DltResource:
     """Runs newest first, stopping at the first run older than cursor - lookback."""
     lag_seconds = lookback_hours * 3600 if lookback_hours else None
@@ -105,7 +105,7 @@ def runs_resource(
         ),
     ) -> Iterator[pa.Table]:
         seen: set[int] = set()
-        for page in api.iter_pages_concurrently("runs/", params=RUNS_LIST_PARAMS):
+        for page in api.iter_pages("runs/", params=RUNS_LIST_PARAMS):
             stats.run_pages += 1
             # runs created while we page shift offsets, so a run can come twice: keep the first
             fresh = [run for run in page if run["id"] not in seen]
@@ -145,7 +145,7 @@ def jobs_resource(api: DbtCloudApi, as_of: datetime, stats: ExtractStats) -> Dlt
 
     @dlt.resource(name="jobs", primary_key="id", write_disposition="merge", columns=JOB_HINTS)
     def jobs() -> Iterator[list[dict[str, Any]]]:
-        for page in api.paginate("jobs/"):
+        for page in api.iter_pages("jobs/"):
             stats.jobs += len(page)
             yield [job_row(job, as_of) for job in page]
 
@@ -157,7 +157,7 @@ def projects_resource(api: DbtCloudApi, as_of: datetime, stats: ExtractStats) ->
 
     @dlt.resource(name="projects", primary_key="id", write_disposition="merge", columns=PROJECT_HINTS)
     def projects() -> Iterator[list[dict[str, Any]]]:
-        for page in api.paginate("projects/"):
+        for page in api.iter_pages("projects/"):
             stats.projects += len(page)
             yield [project_row(project, as_of) for project in page]
 
@@ -169,14 +169,14 @@ def environments_resource(api: DbtCloudApi, as_of: datetime, stats: ExtractStats
 
     @dlt.resource(name="environments", primary_key="id", write_disposition="merge", columns=ENVIRONMENT_HINTS)
     def environments() -> Iterator[list[dict[str, Any]]]:
-        for page in api.paginate("environments/"):
+        for page in api.iter_pages("environments/"):
             stats.environments += len(page)
             yield [environment_row(environment, as_of) for environment in page]
 
     return environments
 
 
-def loads_resource(as_of: datetime, since: Optional[datetime], full_refresh: bool) -> DltResource:
+def loads_resource(as_of: datetime, since: datetime | None, full_refresh: bool) -> DltResource:
     """One row per load: its `as_of` is the "now" of the time-relative views."""
 
     @dlt.resource(name="loads", primary_key="load_id", write_disposition="merge", columns=LOAD_HINTS)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
-from typing import Any, Optional
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import requests_mock
@@ -19,10 +19,10 @@ import requests_mock
 BASE_URL = "https://emea.dbt.com"
 ACCOUNT_ID = 4242
 TOKEN = "dbtc_unit_test_secret_token"
-T0 = datetime(2026, 11, 1, 0, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 1, 0, 0, 0, tzinfo=UTC)
 
 
-def fmt(ts: Optional[datetime]) -> Optional[str]:
+def fmt(ts: datetime | None) -> str | None:
     """The API's timestamp text: microseconds omitted when zero."""
     if ts is None:
         return None
@@ -32,7 +32,7 @@ def fmt(ts: Optional[datetime]) -> Optional[str]:
     return text + "+00:00"
 
 
-def hms(seconds: Optional[float]) -> Optional[str]:
+def hms(seconds: float | None) -> str | None:
     if seconds is None:
         return None
     s = int(seconds)
@@ -115,23 +115,39 @@ class FakeDbtCloud:
             {"id": 10, "account_id": ACCOUNT_ID, "name": "Analytics", "state": 1, "created_at": fmt(T0)}
         ]
         self.environments: list[dict[str, Any]] = [
-            {"id": 100, "account_id": ACCOUNT_ID, "project_id": 10, "name": "Production", "type": "deployment",
-             "deployment_type": "production", "state": 1}
+            {
+                "id": 100,
+                "account_id": ACCOUNT_ID,
+                "project_id": 10,
+                "name": "Production",
+                "type": "deployment",
+                "deployment_type": "production",
+                "state": 1,
+            }
         ]
         self.page_cap = page_cap
         self.short_pages: set[int] = set()  # offsets answered with half a page
         self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
-        self.fail: Optional[Callable[[str, dict[str, list[str]]], Any]] = None
+        self.fail: Callable[[str, dict[str, list[str]]], Any] | None = None
         """Return None (answer normally), (status, body[, headers]) or an exception to raise."""
 
     # -- data --------------------------------------------------------------------------------------
     def add_job(self, job_id: int, name: str, project_id: int = 10, environment_id: int = 100) -> None:
-        self.jobs.append({
-            "id": job_id, "account_id": ACCOUNT_ID, "project_id": project_id, "environment_id": environment_id,
-            "name": name, "state": 1, "execute_steps": ["dbt build"], "settings": {"threads": 4, "target_name": "prod"},
-            "triggers": {"schedule": True, "github_webhook": False}, "schedule": {"cron": "0 * * * *"},
-            "created_at": fmt(T0),
-        })
+        self.jobs.append(
+            {
+                "id": job_id,
+                "account_id": ACCOUNT_ID,
+                "project_id": project_id,
+                "environment_id": environment_id,
+                "name": name,
+                "state": 1,
+                "execute_steps": ["dbt build"],
+                "settings": {"threads": 4, "target_name": "prod"},
+                "triggers": {"schedule": True, "github_webhook": False},
+                "schedule": {"cron": "0 * * * *"},
+                "created_at": fmt(T0),
+            }
+        )
 
     def delete_job(self, job_id: int) -> None:
         self.jobs = [job for job in self.jobs if job["id"] != job_id]
@@ -182,10 +198,13 @@ class FakeDbtCloud:
         if offset in self.short_pages:
             limit = max(1, limit // 2)
         page = [self._public(row, query) for row in rows[offset : offset + limit]]
-        return envelope(page, extra={
-            "filters": {"limit": limit, "offset": offset},
-            "pagination": {"count": len(page), "total_count": len(rows)},
-        })
+        return envelope(
+            page,
+            extra={
+                "filters": {"limit": limit, "offset": offset},
+                "pagination": {"count": len(page), "total_count": len(rows)},
+            },
+        )
 
     @staticmethod
     def _public(row: dict[str, Any], query: dict[str, list[str]]) -> dict[str, Any]:
@@ -196,7 +215,9 @@ class FakeDbtCloud:
         return out
 
 
-def envelope(data: Any, code: int = 200, message: str = "Success!", extra: Optional[dict] = None) -> dict[str, Any]:
+def envelope(
+    data: Any, code: int = 200, message: str = "Success!", extra: dict | None = None
+) -> dict[str, Any]:
     return {
         "status": {"code": code, "is_success": code < 400, "user_message": message, "developer_message": ""},
         "data": data,

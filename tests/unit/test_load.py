@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -15,7 +15,7 @@ from dbt_cloud_runs.credentials import DbtCloudCredentials, LoadSettings
 from dbt_cloud_runs.pipeline import LoadSummary, make_pipeline, run_load
 from fake_api import ACCOUNT_ID, BASE_URL, T0, TOKEN, FakeDbtCloud, make_run
 
-AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -54,50 +54,108 @@ def runs_requests(fake: FakeDbtCloud) -> list[int]:
 
 
 def hourly_runs(count: int, start_id: int = 1, job_id: int = 1, status: int = 10) -> list[dict]:
-    return [make_run(start_id + i, T0 + timedelta(hours=start_id + i), status=status, job_id=job_id)
-            for i in range(count)]
+    return [
+        make_run(start_id + i, T0 + timedelta(hours=start_id + i), status=status, job_id=job_id)
+        for i in range(count)
+    ]
 
 
 def test_first_load_stores_exact_rows_and_types(workdir: Path, fake: FakeDbtCloud) -> None:
     fake.add_runs(
-        make_run(1, datetime(2026, 11, 2, 8, 15, 49, 123456, tzinfo=timezone.utc), status=10, job_id=1,
-                 queue_seconds=30, run_seconds=600),
-        make_run(2, datetime(2026, 11, 2, 9, 0, 0, tzinfo=timezone.utc), status=20, job_id=2,
-                 cause="Triggered via API"),
-        make_run(3, datetime(2026, 11, 2, 10, 0, 0, tzinfo=timezone.utc), status=1, job_id=1,
-                 cause="Triggered by GitHub pull request #77"),
+        make_run(
+            1,
+            datetime(2026, 11, 2, 8, 15, 49, 123456, tzinfo=UTC),
+            status=10,
+            job_id=1,
+            queue_seconds=30,
+            run_seconds=600,
+        ),
+        make_run(
+            2, datetime(2026, 11, 2, 9, 0, 0, tzinfo=UTC), status=20, job_id=2, cause="Triggered via API"
+        ),
+        make_run(
+            3,
+            datetime(2026, 11, 2, 10, 0, 0, tzinfo=UTC),
+            status=1,
+            job_id=1,
+            cause="Triggered by GitHub pull request #77",
+        ),
     )
     summary = load(workdir, as_of=AS_OF)
 
     assert (summary.runs_new, summary.runs_updated, summary.runs_total) == (3, 0, 3)
     assert (summary.jobs, summary.projects, summary.environments) == (2, 1, 1)
     assert summary.open_runs_still_open == 1
-    rows = db_rows(workdir, """
+    rows = db_rows(
+        workdir,
+        """
         SELECT id, job_definition_id, status, created_at, started_at, finished_at, trigger__cause,
                trigger__steps_override, trigger__github_pull_request_id, status_message, duration
-        FROM dbt_cloud.runs ORDER BY id""")
-    utc = timezone.utc
+        FROM dbt_cloud.runs ORDER BY id""",
+    )
+    utc = UTC
     assert rows == [
-        (1, 1, 10, datetime(2026, 11, 2, 8, 15, 49, 123456, tzinfo=utc),
-         datetime(2026, 11, 2, 8, 16, 19, 123456, tzinfo=utc), datetime(2026, 11, 2, 8, 26, 19, 123456, tzinfo=utc),
-         "Kicked off by the scheduler", None, None, None, "00:10:30"),
-        (2, 2, 20, datetime(2026, 11, 2, 9, 0, tzinfo=utc), datetime(2026, 11, 2, 9, 0, 30, tzinfo=utc),
-         datetime(2026, 11, 2, 9, 5, 30, tzinfo=utc), "Triggered via API", json.dumps(["dbt build -s orders"]),
-         None, "Database Error in model orders", "00:05:30"),
-        (3, 1, 1, datetime(2026, 11, 2, 10, 0, tzinfo=utc), None, None,
-         "Triggered by GitHub pull request #77", None, 77, None, None),
+        (
+            1,
+            1,
+            10,
+            datetime(2026, 11, 2, 8, 15, 49, 123456, tzinfo=utc),
+            datetime(2026, 11, 2, 8, 16, 19, 123456, tzinfo=utc),
+            datetime(2026, 11, 2, 8, 26, 19, 123456, tzinfo=utc),
+            "Kicked off by the scheduler",
+            None,
+            None,
+            None,
+            "00:10:30",
+        ),
+        (
+            2,
+            2,
+            20,
+            datetime(2026, 11, 2, 9, 0, tzinfo=utc),
+            datetime(2026, 11, 2, 9, 0, 30, tzinfo=utc),
+            datetime(2026, 11, 2, 9, 5, 30, tzinfo=utc),
+            "Triggered via API",
+            json.dumps(["dbt build -s orders"]),
+            None,
+            "Database Error in model orders",
+            "00:05:30",
+        ),
+        (
+            3,
+            1,
+            1,
+            datetime(2026, 11, 2, 10, 0, tzinfo=utc),
+            None,
+            None,
+            "Triggered by GitHub pull request #77",
+            None,
+            77,
+            None,
+            None,
+        ),
     ]
-    types = dict(db_rows(workdir, """
+    types = dict(
+        db_rows(
+            workdir,
+            """
         SELECT column_name, data_type FROM information_schema.columns
-        WHERE table_schema = 'dbt_cloud' AND table_name = 'runs'"""))
+        WHERE table_schema = 'dbt_cloud' AND table_name = 'runs'""",
+        )
+    )
     assert types["created_at"] == "TIMESTAMP WITH TIME ZONE"
     assert types["finished_at"] == "TIMESTAMP WITH TIME ZONE"
     assert types["id"] == "BIGINT"
     assert not any("step" in name and "override" not in name for name in types), "step logs must be left out"
     assert "_dlt_load_id" in types
-    jobs = db_rows(workdir, "SELECT id, name, project_id, threads, execute_steps, last_seen_at FROM dbt_cloud.jobs "
-                            "ORDER BY id")
-    assert jobs == [(1, "Nightly build", 10, 4, '["dbt build"]', AS_OF), (2, "Hourly marts", 10, 4, '["dbt build"]', AS_OF)]
+    jobs = db_rows(
+        workdir,
+        "SELECT id, name, project_id, threads, execute_steps, last_seen_at FROM dbt_cloud.jobs ORDER BY id",
+    )
+    assert jobs == [
+        (1, "Nightly build", 10, 4, '["dbt build"]', AS_OF),
+        (2, "Hourly marts", 10, 4, '["dbt build"]', AS_OF),
+    ]
     assert db_rows(workdir, "SELECT id, name FROM dbt_cloud.projects") == [(10, "Analytics")]
     assert db_rows(workdir, "SELECT id, name, deployment_type FROM dbt_cloud.environments") == [
         (100, "Production", "production")
@@ -114,7 +172,9 @@ def test_every_request_asks_for_trigger_and_pages_of_100(workdir: Path, fake: Fa
 
 
 @pytest.mark.parametrize("page_cap,short_pages", [(100, {100}), (40, set()), (100, {0, 200})])
-def test_paging_steps_by_rows_received(workdir: Path, fake: FakeDbtCloud, page_cap: int, short_pages: set) -> None:
+def test_paging_steps_by_rows_received(
+    workdir: Path, fake: FakeDbtCloud, page_cap: int, short_pages: set
+) -> None:
     """A page with fewer rows than asked (capped, or short) must not make us skip rows."""
     fake.page_cap = page_cap
     fake.short_pages = short_pages
@@ -172,13 +232,19 @@ def test_open_runs_are_refreshed_by_id_however_old(workdir: Path, fake: FakeDbtC
     summary = load(workdir, lookback_hours=1)
     assert ("GET", "runs/7", {"include_related": ['["trigger"]']}) in fake.requests
     assert runs_requests(fake) == [0]
-    assert (summary.open_runs_refreshed, summary.open_runs_now_final, summary.open_runs_still_open) == (1, 1, 0)
+    assert (summary.open_runs_refreshed, summary.open_runs_now_final, summary.open_runs_still_open) == (
+        1,
+        1,
+        0,
+    )
     assert db_rows(workdir, "SELECT status, finished_at FROM dbt_cloud.runs WHERE id = 7") == [
         (10, old + timedelta(seconds=630))
     ]
     fake.requests.clear()
     load(workdir, lookback_hours=1)
-    assert not [path for _, path, _ in fake.requests if path.startswith("runs/")], "final runs are not re-read"
+    assert not [path for _, path, _ in fake.requests if path.startswith("runs/")], (
+        "final runs are not re-read"
+    )
 
 
 def test_deleted_job_keeps_its_name(workdir: Path, fake: FakeDbtCloud) -> None:
