@@ -1,0 +1,105 @@
+"""`--demo`: try the product without a dbt Cloud account.
+
+Starts the local simulator (a synthetic account served over real HTTP on 127.0.0.1), loads it into
+`dbt_runs_demo.duckdb` through the same code path as a real load, and shows a few answers from the
+views. It uses its own pipeline name and an explicit file, so it never touches the real data or
+state, whatever `DESTINATION__DUCKDB__CREDENTIALS` says.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import dlt
+
+from .credentials import DbtCloudCredentials, LoadSettings
+from .errors import EXIT_OK
+from .pipeline import make_pipeline, run_load
+from .settings import DEMO_DUCKDB_FILE
+
+DEMO_PIPELINE_NAME = "dbt_runs_demo"
+DEMO_RUNS = 3000
+
+QUESTIONS: list[tuple[str, str]] = [
+    (
+        "Jobs failing right now (Error runs since their last success)",
+        """SELECT job_name, consecutive_failures, last_status_name,
+                  round(hours_since_success, 1) AS hours_since_success
+           FROM dbt_cloud.job_health WHERE consecutive_failures > 0
+           ORDER BY consecutive_failures DESC, job_name LIMIT 5""",
+    ),
+    (
+        "Failed runs this week, by job",
+        """SELECT job_name, count(*) AS failed_runs, max(finished_at) AS last_failure
+           FROM dbt_cloud.failures
+           WHERE created_at > (SELECT as_of FROM dbt_cloud.as_of) - INTERVAL 7 DAY
+           GROUP BY job_name ORDER BY failed_runs DESC, job_name LIMIT 5""",
+    ),
+    (
+        "Longest queues (p95 seconds from created to started, last 30 days)",
+        """SELECT job_name, runs_30d, round(p95_queued_seconds_30d) AS p95_queued_seconds
+           FROM dbt_cloud.job_health WHERE p95_queued_seconds_30d IS NOT NULL
+           ORDER BY p95_queued_seconds_30d DESC LIMIT 5""",
+    ),
+    (
+        "How runs are triggered",
+        """SELECT trigger_kind, count(*) AS runs FROM dbt_cloud.run_triggers
+           GROUP BY trigger_kind ORDER BY runs DESC""",
+    ),
+]
+
+
+def format_table(headers: list[str], rows: list[tuple[Any, ...]]) -> str:
+    """A plain fixed-width table for terminal output."""
+    cells = [[_cell(value) for value in row] for row in rows]
+    widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Serve a synthetic account, load it, print the summary and some answers."""
+    from dbt_cloud_simulator import DbtCloudSimulator
+
+    database = Path(DEMO_DUCKDB_FILE).resolve()
+    print(f"Starting a simulated dbt Cloud account ({DEMO_RUNS} runs) on 127.0.0.1 ...", flush=True)
+    with DbtCloudSimulator(runs=DEMO_RUNS) as simulator:
+        credentials = DbtCloudCredentials()
+        credentials.api_token = simulator.token
+        credentials.account_id = simulator.account_id
+        credentials.base_url = simulator.base_url
+        pipeline = make_pipeline(
+            destination=dlt.destinations.duckdb(credentials=str(database)), pipeline_name=DEMO_PIPELINE_NAME
+        )
+        # every demo starts from scratch: the simulated account is generated anew around "now"
+        summary = run_load(pipeline, credentials, LoadSettings(), full_refresh=True)
+    print(f"Loaded the simulated account {credentials.account_id} from {credentials.base_url}")
+    for line in summary.lines():
+        print(f"  {line}")
+    for title, sql in QUESTIONS:
+        print(f"\n{title}:")
+        with pipeline.sql_client() as client, client.execute_query(sql) as cursor:
+            headers = [column[0] for column in cursor.description]
+            rows = cursor.fetchall()
+        print(format_table(headers, rows) if rows else "  (none)")
+    print(
+        f"\nThe demo data is in {database} (schema dbt_cloud). Open it read-only:\n"
+        f"  python -c \"import duckdb; print(duckdb.connect('{database.name}', read_only=True)"
+        f".sql('SELECT * FROM dbt_cloud.job_health LIMIT 10'))\"\n"
+        f"  or: duckdb -readonly {database.name}   (DuckDB CLI)\n"
+        "Your real data goes to dbt_runs.duckdb: fill .dlt/secrets.toml (see .dlt/secrets.toml.example) "
+        "and run python pipelines/dbt_runs.py"
+    )
+    return EXIT_OK
