@@ -9,7 +9,7 @@ environments are small and stay plain dicts.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,78 +49,89 @@ def _int(value: Any) -> int | None:
     return int(value)
 
 
-def _trigger(field: str, convert: Callable[[Any], Any] = lambda v: v) -> Callable[[JsonDict], Any]:
-    def get(run: JsonDict) -> Any:
-        trigger = run.get("trigger") or {}
-        return convert(trigger.get(field))
-
-    return get
-
-
-def _field(field: str, convert: Callable[[Any], Any] = lambda v: v) -> Callable[[JsonDict], Any]:
-    def get(run: JsonDict) -> Any:
-        return convert(run.get(field))
-
-    return get
-
-
 TIMESTAMP = pa.timestamp("us", tz="UTC")
+RUN = "run"
+TRIGGER = "trigger"
 
-# (column, arrow type, how to read it from an API run). The order is the table's column order.
-RUN_COLUMNS: list[tuple[str, pa.DataType, Callable[[JsonDict], Any]]] = [
-    ("id", pa.int64(), _field("id", _int)),
-    ("account_id", pa.int64(), _field("account_id", _int)),
-    ("project_id", pa.int64(), _field("project_id", _int)),
-    ("environment_id", pa.int64(), _field("environment_id", _int)),
-    ("job_definition_id", pa.int64(), _field("job_definition_id", _int)),
-    ("trigger_id", pa.int64(), _field("trigger_id", _int)),
-    ("status", pa.int64(), _field("status", _int)),
-    ("status_humanized", pa.string(), _field("status_humanized")),
-    ("status_message", pa.string(), _field("status_message")),
-    ("dbt_version", pa.string(), _field("dbt_version")),
-    ("git_branch", pa.string(), _field("git_branch")),
-    ("git_sha", pa.string(), _field("git_sha")),
-    ("created_at", TIMESTAMP, _field("created_at", parse_timestamp)),
-    ("updated_at", TIMESTAMP, _field("updated_at", parse_timestamp)),
-    ("dequeued_at", TIMESTAMP, _field("dequeued_at", parse_timestamp)),
-    ("started_at", TIMESTAMP, _field("started_at", parse_timestamp)),
-    ("finished_at", TIMESTAMP, _field("finished_at", parse_timestamp)),
-    ("should_start_at", TIMESTAMP, _field("should_start_at", parse_timestamp)),
-    ("in_progress", pa.bool_(), _field("in_progress")),
-    ("is_complete", pa.bool_(), _field("is_complete")),
-    ("is_success", pa.bool_(), _field("is_success")),
-    ("is_error", pa.bool_(), _field("is_error")),
-    ("is_cancelled", pa.bool_(), _field("is_cancelled")),
-    ("artifacts_saved", pa.bool_(), _field("artifacts_saved")),
-    ("has_docs_generated", pa.bool_(), _field("has_docs_generated")),
-    ("has_sources_generated", pa.bool_(), _field("has_sources_generated")),
-    ("duration", pa.string(), _field("duration")),
-    ("queued_duration", pa.string(), _field("queued_duration")),
-    ("run_duration", pa.string(), _field("run_duration")),
-    ("href", pa.string(), _field("href")),
-    ("trigger__id", pa.int64(), _trigger("id", _int)),
-    ("trigger__cause", pa.string(), _trigger("cause")),
-    ("trigger__git_branch", pa.string(), _trigger("git_branch")),
-    ("trigger__git_sha", pa.string(), _trigger("git_sha")),
-    ("trigger__schema_override", pa.string(), _trigger("schema_override")),
-    ("trigger__dbt_version_override", pa.string(), _trigger("dbt_version_override")),
-    ("trigger__target_name_override", pa.string(), _trigger("target_name_override")),
-    ("trigger__threads_override", pa.int64(), _trigger("threads_override", _int)),
-    ("trigger__timeout_seconds_override", pa.int64(), _trigger("timeout_seconds_override", _int)),
-    ("trigger__generate_docs_override", pa.bool_(), _trigger("generate_docs_override")),
-    ("trigger__steps_override", pa.string(), _trigger("steps_override", _json_text)),
-    ("trigger__github_pull_request_id", pa.int64(), _trigger("github_pull_request_id", _int)),
-    ("trigger__gitlab_merge_request_id", pa.int64(), _trigger("gitlab_merge_request_id", _int)),
-    ("trigger__azure_pull_request_id", pa.int64(), _trigger("azure_pull_request_id", _int)),
+# (column, arrow type, object the value sits in, key). The order is the table's column order.
+RUN_COLUMNS: list[tuple[str, pa.DataType, str, str]] = [
+    ("id", pa.int64(), RUN, "id"),
+    ("account_id", pa.int64(), RUN, "account_id"),
+    ("project_id", pa.int64(), RUN, "project_id"),
+    ("environment_id", pa.int64(), RUN, "environment_id"),
+    ("job_definition_id", pa.int64(), RUN, "job_definition_id"),
+    ("trigger_id", pa.int64(), RUN, "trigger_id"),
+    ("status", pa.int64(), RUN, "status"),
+    ("status_humanized", pa.string(), RUN, "status_humanized"),
+    ("status_message", pa.string(), RUN, "status_message"),
+    ("dbt_version", pa.string(), RUN, "dbt_version"),
+    ("git_branch", pa.string(), RUN, "git_branch"),
+    ("git_sha", pa.string(), RUN, "git_sha"),
+    ("created_at", TIMESTAMP, RUN, "created_at"),
+    ("updated_at", TIMESTAMP, RUN, "updated_at"),
+    ("dequeued_at", TIMESTAMP, RUN, "dequeued_at"),
+    ("started_at", TIMESTAMP, RUN, "started_at"),
+    ("finished_at", TIMESTAMP, RUN, "finished_at"),
+    ("should_start_at", TIMESTAMP, RUN, "should_start_at"),
+    ("in_progress", pa.bool_(), RUN, "in_progress"),
+    ("is_complete", pa.bool_(), RUN, "is_complete"),
+    ("is_success", pa.bool_(), RUN, "is_success"),
+    ("is_error", pa.bool_(), RUN, "is_error"),
+    ("is_cancelled", pa.bool_(), RUN, "is_cancelled"),
+    ("artifacts_saved", pa.bool_(), RUN, "artifacts_saved"),
+    ("has_docs_generated", pa.bool_(), RUN, "has_docs_generated"),
+    ("has_sources_generated", pa.bool_(), RUN, "has_sources_generated"),
+    ("duration", pa.string(), RUN, "duration"),
+    ("queued_duration", pa.string(), RUN, "queued_duration"),
+    ("run_duration", pa.string(), RUN, "run_duration"),
+    ("href", pa.string(), RUN, "href"),
+    ("trigger__id", pa.int64(), TRIGGER, "id"),
+    ("trigger__cause", pa.string(), TRIGGER, "cause"),
+    ("trigger__git_branch", pa.string(), TRIGGER, "git_branch"),
+    ("trigger__git_sha", pa.string(), TRIGGER, "git_sha"),
+    ("trigger__schema_override", pa.string(), TRIGGER, "schema_override"),
+    ("trigger__dbt_version_override", pa.string(), TRIGGER, "dbt_version_override"),
+    ("trigger__target_name_override", pa.string(), TRIGGER, "target_name_override"),
+    ("trigger__threads_override", pa.int64(), TRIGGER, "threads_override"),
+    ("trigger__timeout_seconds_override", pa.int64(), TRIGGER, "timeout_seconds_override"),
+    ("trigger__generate_docs_override", pa.bool_(), TRIGGER, "generate_docs_override"),
+    ("trigger__steps_override", pa.string(), TRIGGER, "steps_override"),
+    ("trigger__github_pull_request_id", pa.int64(), TRIGGER, "github_pull_request_id"),
+    ("trigger__gitlab_merge_request_id", pa.int64(), TRIGGER, "gitlab_merge_request_id"),
+    ("trigger__azure_pull_request_id", pa.int64(), TRIGGER, "azure_pull_request_id"),
 ]
 
-RUNS_SCHEMA = pa.schema([pa.field(name, dtype, nullable=name != "id") for name, dtype, _ in RUN_COLUMNS])
+RUNS_SCHEMA = pa.schema([pa.field(name, dtype, nullable=name != "id") for name, dtype, _, _ in RUN_COLUMNS])
+_JSON_COLUMNS = {"trigger__steps_override"}
+
+
+def _column(name: str, values: list[Any], dtype: pa.DataType) -> pa.Array:
+    """One column, converted by Arrow in one go; odd values fall back to per-value parsing.
+
+    Arrow's string-to-timestamp cast reads the API's `2026-11-20 08:15:49[.123456]+00:00` (with or
+    without microseconds, any offset) and is far cheaper than parsing row by row at 100k runs.
+    """
+    if name in _JSON_COLUMNS:
+        return pa.array([_json_text(value) for value in values], type=dtype)
+    try:
+        if dtype == TIMESTAMP:
+            return pa.array(values, type=pa.string()).cast(TIMESTAMP)
+        return pa.array(values, type=dtype)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        convert = parse_timestamp if dtype == TIMESTAMP else _int if dtype == pa.int64() else None
+        if convert is None:
+            raise
+        return pa.array([convert(value) for value in values], type=dtype)
 
 
 def runs_to_arrow(runs: Iterable[JsonDict]) -> pa.Table:
     """Build an Arrow table of the stored run columns from API run objects."""
     runs = list(runs)
-    arrays = [pa.array([read(run) for run in runs], type=dtype) for _, dtype, read in RUN_COLUMNS]
+    triggers = [run.get("trigger") or {} for run in runs]
+    arrays = [
+        _column(name, [row.get(key) for row in (runs if where == RUN else triggers)], dtype)
+        for name, dtype, where, key in RUN_COLUMNS
+    ]
     return pa.Table.from_arrays(arrays, schema=RUNS_SCHEMA)
 
 
