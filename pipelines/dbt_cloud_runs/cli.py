@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import pendulum
 
+from . import jobs_cli
 from .errors import EXIT_OK, DbtCloudError
 
 DESCRIPTION = """\
@@ -87,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(never your real data), then show a few answers from the views",
     )
     parser.set_defaults(handler=run_load_command)
+    subparsers = parser.add_subparsers(
+        dest="command",
+        metavar="COMMAND",
+        title="commands (without one, a load runs; each has --help)",
+    )
+    jobs_cli.add_subcommands(subparsers)
     return parser
 
 

@@ -1,0 +1,455 @@
+"""Subcommands that operate on dbt Cloud jobs and runs: trigger, status, cancel, runs, artifacts.
+
+Built for schedulers (cron, Airflow's BashOperator, ...): the exit code tells the outcome (0 success,
+1 run ended in Error, 4 cancelled, 5 timed out, 2 usage/config, 3 API error), every line about a run
+names its id and dbt Cloud URL, and status changes while waiting are printed (and flushed) as they
+happen, so a scheduler's log shows progress live. Errors surface as `DbtCloudError`s, which `cli.main`
+prints as one `error:` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import EXIT_OK, ConfigError
+from .settings import STATUS_BY_NAME
+
+JsonDict = dict[str, Any]
+INTERRUPTED = 130
+
+WAIT_EPILOG = """\
+exit codes: 0 success (or still open without --wait), 1 run ended in Error, 2 usage or configuration,
+3 dbt Cloud API error, 4 run cancelled, 5 timed out waiting (--timeout)
+"""
+
+
+# -- argument types -----------------------------------------------------------------------------
+
+
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {value!r}")
+    return number
+
+
+def positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0: {value!r}")
+    return number
+
+
+def status_choice(value: str) -> int:
+    """`--status success` (any case) to the API's status code; unknown names list the choices."""
+    code = STATUS_BY_NAME.get(value.strip().lower())
+    if code is None:
+        raise argparse.ArgumentTypeError(
+            f"unknown status {value!r} (choose from {', '.join(STATUS_BY_NAME)})"
+        )
+    return code
+
+
+# -- parser -------------------------------------------------------------------------------------
+
+
+def add_subcommands(subparsers: Any) -> None:
+    """Register trigger / status / cancel / runs / artifacts on the main parser's subparsers."""
+    _add_trigger(subparsers)
+    _add_status(subparsers)
+    _add_cancel(subparsers)
+    _add_runs(subparsers)
+    _add_artifacts(subparsers)
+
+
+def _subparser(subparsers: Any, name: str, help_text: str, handler: Callable[..., int], **kw: Any) -> Any:
+    parser = subparsers.add_parser(
+        name,
+        help=help_text,
+        description=help_text[0].upper() + help_text[1:] + ".",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **kw,
+    )
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def _add_wait_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wait", action="store_true", help="poll until the run is final; the exit code tells the outcome"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=positive_float,
+        metavar="SECONDS",
+        help="with --wait: give up after this long (exit 5); default: wait as long as it takes",
+    )
+    parser.add_argument(
+        "--poll-seconds",
+        type=positive_float,
+        default=10.0,
+        metavar="SECONDS",
+        help="with --wait: seconds between status checks (default 10)",
+    )
+
+
+def _add_trigger(subparsers: Any) -> None:
+    parser = _subparser(
+        subparsers,
+        "trigger",
+        "start a run of a dbt Cloud job, optionally wait for its outcome",
+        run_trigger,
+        epilog=WAIT_EPILOG
+        + """
+examples:
+  python pipelines/dbt_runs.py trigger 67890 --wait --timeout 3600
+  python pipelines/dbt_runs.py trigger --git-branch feature/x --steps-override "dbt seed" \\
+      --steps-override "dbt build -s orders+" --wait --timeout 1800 --cancel-on-timeout
+""",
+    )
+    parser.add_argument(
+        "job_id", nargs="?", type=int, metavar="JOB_ID", help="the job to run; default: [dbt_cloud] job_id"
+    )
+    parser.add_argument(
+        "--cause", default="Triggered via API", help='why, shown in dbt Cloud (default "Triggered via API")'
+    )
+    parser.add_argument("--git-branch", metavar="BRANCH", help="run this branch instead of the job's")
+    parser.add_argument("--git-sha", metavar="SHA", help="run this commit")
+    parser.add_argument("--schema-override", metavar="SCHEMA", help="build into this schema")
+    parser.add_argument(
+        "--steps-override",
+        action="append",
+        metavar="COMMAND",
+        help='replace the job\'s steps, e.g. "dbt build -s orders"; repeat for several (kept in order)',
+    )
+    _add_wait_flags(parser)
+    parser.add_argument(
+        "--cancel-on-timeout",
+        action="store_true",
+        help="with --timeout: cancel the run when the time is up (still exits 5)",
+    )
+
+
+def _add_status(subparsers: Any) -> None:
+    parser = _subparser(
+        subparsers,
+        "status",
+        "show one run's status, optionally wait for its outcome",
+        run_status,
+        epilog=WAIT_EPILOG
+        + "\nexample:\n  python pipelines/dbt_runs.py status 123456 --wait --timeout 600\n",
+    )
+    parser.add_argument("run_id", type=int, metavar="RUN_ID", help="the run to show")
+    _add_wait_flags(parser)
+
+
+def _add_cancel(subparsers: Any) -> None:
+    parser = _subparser(subparsers, "cancel", "ask dbt Cloud to cancel a run", run_cancel)
+    parser.add_argument("run_id", type=int, metavar="RUN_ID", help="the run to cancel")
+
+
+def _add_runs(subparsers: Any) -> None:
+    parser = _subparser(
+        subparsers,
+        "runs",
+        "list recent runs straight from the API, newest first",
+        run_runs,
+        epilog="""\
+duration_s is finished_at - created_at (queue time included, like dbt Cloud's `duration`); empty while
+a run is open.
+
+examples:
+  python pipelines/dbt_runs.py runs --status error --limit 50
+  python pipelines/dbt_runs.py runs --job 67890
+""",
+    )
+    parser.add_argument("--job", type=int, metavar="JOB_ID", help="only runs of this job")
+    parser.add_argument(
+        "--status",
+        type=status_choice,
+        metavar="NAME",
+        help=f"only runs in this status: {', '.join(STATUS_BY_NAME)} (any case)",
+    )
+    parser.add_argument(
+        "--limit",
+        type=positive_int,
+        default=20,
+        metavar="N",
+        help="how many runs (default 20; >100 is paged)",
+    )
+
+
+def _add_artifacts(subparsers: Any) -> None:
+    parser = _subparser(
+        subparsers,
+        "artifacts",
+        "list a finished run's artifacts, or fetch one",
+        run_artifacts,
+        epilog="""\
+examples:
+  python pipelines/dbt_runs.py artifacts 123456
+  python pipelines/dbt_runs.py artifacts 123456 run_results.json -o run_results.json
+  python pipelines/dbt_runs.py artifacts 123456 manifest.json --step 2 | jq .metadata
+""",
+    )
+    parser.add_argument("run_id", type=int, metavar="RUN_ID", help="the run")
+    parser.add_argument(
+        "path", nargs="?", metavar="PATH", help="artifact to fetch, e.g. run_results.json; omit to list"
+    )
+    parser.add_argument(
+        "--step", type=positive_int, metavar="N", help="of this step (1-based); default: the last step"
+    )
+    parser.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="write the artifact here instead of stdout"
+    )
+
+
+# -- handlers -----------------------------------------------------------------------------------
+
+
+def _connect() -> tuple[Any, Any]:
+    """`[dbt_cloud]` credentials and an API client; imported here so `--help` does not load dlt."""
+    from .api import DbtCloudApi
+    from .credentials import resolve_credentials
+
+    credentials = resolve_credentials()
+    return credentials, DbtCloudApi(credentials)
+
+
+def _api() -> Any:
+    return _connect()[1]
+
+
+def say(text: str) -> None:
+    """One line on stdout, flushed at once so a scheduler's log shows it while we wait."""
+    print(text, flush=True)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%H:%M:%S")
+
+
+class StatusPrinter:
+    """`on_poll` callback printing one line per status change (not per poll)."""
+
+    def __init__(self, base_url: str, last_status: int | None = None) -> None:
+        self.base_url = base_url
+        self.last_status = last_status
+
+    def __call__(self, run: JsonDict) -> None:
+        from .operations import status_name
+
+        if run.get("status") != self.last_status:
+            self.last_status = run.get("status")
+            say(f"{_now()} run {run.get('id')}: {status_name(run)}")
+
+
+def run_trigger(args: argparse.Namespace) -> int:
+    """Trigger, then (with --wait) watch; the outcome becomes the exit code."""
+    from . import operations as ops
+
+    credentials, api = _connect()
+    job_id = args.job_id if args.job_id is not None else _default_job_id(credentials.job_id)
+    run = ops.trigger_run(
+        api,
+        job_id,
+        cause=args.cause,
+        git_branch=args.git_branch,
+        git_sha=args.git_sha,
+        schema_override=args.schema_override,
+        steps_override=args.steps_override,
+    )
+    say(f"Triggered {ops.describe(run, api.base_url)}")
+    if not args.wait:
+        return EXIT_OK
+    return _wait(api, run, args, cancel_on_timeout=args.cancel_on_timeout)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """Show a run; a final Error/Cancelled run exits 1/4 even without --wait, so scripts can branch."""
+    from . import operations as ops
+
+    api = _api()
+    run = ops.get_run(api, args.run_id)
+    _print_run(run, api.base_url)
+    if args.wait and run.get("status") not in ops.FINAL_STATUSES:
+        return _wait(api, run, args, cancel_on_timeout=False)
+    return _outcome(api, run)
+
+
+def run_cancel(args: argparse.Namespace) -> int:
+    from . import operations as ops
+
+    api = _api()
+    run = ops.cancel_run(api, args.run_id)
+    say(f"Cancel requested for {ops.describe(run, api.base_url)}")
+    return EXIT_OK
+
+
+def run_runs(args: argparse.Namespace) -> int:
+    from . import operations as ops
+
+    api = _api()
+    runs = ops.list_runs(api, job_id=args.job, status=args.status, limit=args.limit)
+    for line in format_runs_table(runs):
+        say(line)
+    if not runs:
+        print("(no runs matched)", file=sys.stderr)
+    return EXIT_OK
+
+
+def run_artifacts(args: argparse.Namespace) -> int:
+    """List a run's artifacts, or fetch one to a file or to stdout (bytes as served)."""
+    from . import operations as ops
+
+    api = _api()
+    step_text = f" step {args.step}" if args.step else ""
+    if not args.path:
+        paths = ops.list_artifacts(api, args.run_id, step=args.step)
+        for path in paths:
+            say(path)
+        print(f"run {args.run_id}{step_text}: {len(paths)} artifact(s)", file=sys.stderr)
+        return EXIT_OK
+    content = ops.fetch_artifact(api, args.run_id, args.path, step=args.step)
+    if args.output is None:
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+        return EXIT_OK
+    try:
+        args.output.write_bytes(content)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    say(f"Wrote {args.path} of run {args.run_id}{step_text} ({len(content)} bytes) to {args.output}")
+    return EXIT_OK
+
+
+# -- shared steps -------------------------------------------------------------------------------
+
+
+def _default_job_id(job_id: int | None) -> int:
+    if job_id is None:
+        raise ConfigError(
+            "No job to trigger: pass JOB_ID or set job_id under [dbt_cloud] in .dlt/config.toml "
+            "(or DBT_CLOUD__JOB_ID)."
+        )
+    return job_id
+
+
+def _wait(api: Any, run: JsonDict, args: argparse.Namespace, cancel_on_timeout: bool) -> int:
+    """Watch until final or timed out; print each status change; optionally cancel on timeout."""
+    from . import operations as ops
+
+    printer = StatusPrinter(api.base_url)
+    try:
+        final = ops.wait_for_run(
+            api, run["id"], timeout_seconds=args.timeout, poll_seconds=args.poll_seconds, on_poll=printer
+        )
+    except ops.RunTimeout as exc:
+        if cancel_on_timeout:
+            cancelled = ops.cancel_run(api, run["id"])
+            say(f"Timed out: cancel requested for {ops.describe(cancelled, api.base_url)}")
+        raise exc
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: stopped watching run {run['id']}; it goes on in dbt Cloud: "
+            f"{ops.run_url(run, api.base_url) or ''}",
+            file=sys.stderr,
+        )
+        return INTERRUPTED
+    return _outcome(api, final)
+
+
+def _outcome(api: Any, run: JsonDict) -> int:
+    """Success (or still open) exits 0 with a closing line; Error/Cancelled raise (one `error:` line)."""
+    from . import operations as ops
+
+    ops.check_outcome(run, api.base_url)
+    if run.get("status") in ops.FINAL_STATUSES:
+        duration = _seconds_between(run.get("created_at"), run.get("finished_at"))
+        took = f" in {duration:.0f} s" if duration is not None else ""
+        say(f"Finished{took}: {ops.describe(run, api.base_url)}")
+    return EXIT_OK
+
+
+def _print_run(run: JsonDict, base_url: str) -> None:
+    from .operations import describe
+
+    say(describe(run, base_url))
+    trigger = run.get("trigger") or {}
+    fields = {
+        "cause": trigger.get("cause"),
+        "created": _short_time(run.get("created_at")),
+        "started": _short_time(run.get("started_at")),
+        "finished": _short_time(run.get("finished_at")),
+        "duration": run.get("duration_humanized") or run.get("duration"),
+        "git": run.get("git_branch") or run.get("git_sha"),
+        "message": run.get("status_message"),
+    }
+    for name, value in fields.items():
+        if value:
+            say(f"  {name + ':':<10}{value}")
+
+
+# -- the runs table -----------------------------------------------------------------------------
+
+TABLE_COLUMNS = (("id", 10), ("job_id", 8), ("status", 9), ("created (UTC)", 19), ("duration_s", 10))
+
+
+def format_runs_table(runs: list[JsonDict]) -> list[str]:
+    """Fixed-width rows: id, job id, status, created, duration in seconds, cause (last, unpadded)."""
+    from .operations import status_name
+
+    header = "  ".join(f"{name:<{width}}" for name, width in TABLE_COLUMNS) + "  cause"
+    lines = [header, "  ".join("-" * width for _, width in TABLE_COLUMNS) + "  -----"]
+    for run in runs:
+        duration = _seconds_between(run.get("created_at"), run.get("finished_at"))
+        cells = (
+            str(run.get("id", "")),
+            str(run.get("job_definition_id") or run.get("job_id") or ""),
+            status_name(run),
+            _short_time(run.get("created_at")) or "",
+            f"{duration:.0f}" if duration is not None else "",
+        )
+        row = "  ".join(f"{cell:<{width}}" for cell, (_, width) in zip(cells, TABLE_COLUMNS, strict=True))
+        cause = str((run.get("trigger") or {}).get("cause") or "")
+        lines.append(f"{row}  {_clip(cause, 60)}".rstrip())
+    return lines
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _parse_time(value: Any) -> datetime | None:
+    """The API's `2026-11-20 08:15:49[.123456]+00:00` as an aware datetime; None if absent or odd."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _short_time(value: Any) -> str | None:
+    parsed = _parse_time(value)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if parsed else None
+
+
+def _seconds_between(start: Any, end: Any) -> float | None:
+    first, last = _parse_time(start), _parse_time(end)
+    if first is None or last is None:
+        return None
+    return max(0.0, (last - first).total_seconds())
