@@ -183,14 +183,21 @@ class DbtCloudApi:
                 for _, future in pending:
                     future.cancel()
 
-    def get_each(self, paths: Iterable[str], params: JsonDict | None = None) -> Iterator[tuple[str, Any]]:
-        """GET many single objects concurrently; yields `(path, data)` and `(path, ApiError)` for 404s."""
+    def get_each(
+        self, paths: Iterable[str], params: JsonDict | None = None, raw: bool = False
+    ) -> Iterator[tuple[str, Any]]:
+        """GET many things concurrently, in order; yields `(path, data)`, or `(path, ApiError)` on a 404.
+
+        `raw=True` returns the parsed JSON body as is (artifact files carry no envelope).
+        """
         paths = list(paths)
         if not paths:
             return
 
         def fetch(path: str) -> tuple[str, Any]:
             try:
+                if raw:
+                    return path, self.get_raw(path, params=params).json()
                 return path, self.get(path, params=params)
             except ApiError as exc:
                 if exc.status_code == 404:

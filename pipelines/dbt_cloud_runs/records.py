@@ -33,7 +33,7 @@ def parse_timestamp(value: Any) -> datetime | None:
         try:
             parsed = datetime.fromisoformat(str(value))
         except ValueError:
-            parsed = pendulum.parse(str(value))  # type: ignore[assignment]
+            parsed = pendulum.parse(str(value), strict=False)  # type: ignore[assignment]
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)

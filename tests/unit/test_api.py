@@ -1,0 +1,127 @@
+"""The API client's own rules: paging while runs arrive, rate limiting, timestamps, access URLs."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pyarrow as pa
+import pytest
+import requests_mock
+from dbt_cloud_runs.api import DbtCloudApi, RateLimiter
+from dbt_cloud_runs.credentials import DbtCloudCredentials, normalize_base_url
+from dbt_cloud_runs.errors import ConfigError
+from dbt_cloud_runs.records import RUNS_SCHEMA, parse_timestamp, runs_to_arrow
+from fake_api import ACCOUNT_ID, BASE_URL, T0, TOKEN, FakeDbtCloud, make_run
+
+
+def api(max_workers: int = 4) -> DbtCloudApi:
+    creds = DbtCloudCredentials()
+    creds.api_token, creds.account_id, creds.base_url = TOKEN, ACCOUNT_ID, BASE_URL
+    return DbtCloudApi(creds, max_workers=max_workers)
+
+
+def test_runs_created_while_paging_are_neither_lost_nor_missed() -> None:
+    """New runs shift offsets: rows repeat (dropped later by id) and old rows move past total_count."""
+    fake = FakeDbtCloud()
+    fake.add_runs(*[make_run(i, T0 + timedelta(hours=i)) for i in range(1, 251)])
+    arrived = iter(range(1000, 1030))
+
+    def new_runs_arrive(path: str, query: dict) -> None:
+        if path == "runs" and query["offset"] != ["0"]:
+            for _ in range(10):
+                run_id = next(arrived, None)
+                if run_id:
+                    fake.add_runs(make_run(run_id, T0 + timedelta(days=100, minutes=run_id)))
+        return None
+
+    fake.fail = new_runs_arrive
+    with requests_mock.Mocker() as mocker:
+        fake.install(mocker)
+        pages = list(api(max_workers=1).iter_pages("runs/", params={"order_by": "-created_at"}))
+    ids = [run["id"] for page in pages for run in page]
+    assert set(range(1, 251)) <= set(ids), "every run that existed when paging began was seen"
+    assert len(ids) > len(set(ids)), "shifted pages repeat rows, which the resource drops by id"
+
+
+def test_iter_pages_reads_a_small_listing_in_one_request() -> None:
+    fake = FakeDbtCloud()
+    fake.add_runs(*[make_run(i, T0 + timedelta(hours=i)) for i in range(1, 43)])
+    with requests_mock.Mocker() as mocker:
+        fake.install(mocker)
+        pages = list(api().iter_pages("runs/"))
+    assert [len(page) for page in pages] == [42]
+    assert len(fake.requests) == 1
+
+
+def test_closing_the_page_generator_stops_fetching() -> None:
+    fake = FakeDbtCloud()
+    fake.add_runs(*[make_run(i, T0 + timedelta(hours=i)) for i in range(1, 2001)])
+    with requests_mock.Mocker() as mocker:
+        fake.install(mocker)
+        pages = api(max_workers=2).iter_pages("runs/")
+        next(pages)
+        next(pages)
+        pages.close()
+        time.sleep(0.2)
+    assert len(fake.requests) <= 1 + 2 + 4, "only the first page and a small read-ahead window"
+
+
+def test_rate_limiter_bursts_then_spaces_requests() -> None:
+    limiter = RateLimiter(requests_per_minute=1200)  # 20/s, a burst of 60
+    started = time.monotonic()
+    for _ in range(60):
+        limiter.wait()
+    burst = time.monotonic() - started
+    for _ in range(10):
+        limiter.wait()
+    spaced = time.monotonic() - started - burst
+    assert burst < 0.2
+    assert 0.4 <= spaced <= 1.0, spaced
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("2026-11-20 08:15:49.123456+00:00", datetime(2026, 11, 20, 8, 15, 49, 123456, tzinfo=UTC)),
+        ("2026-11-20 08:15:49+00:00", datetime(2026, 11, 20, 8, 15, 49, tzinfo=UTC)),
+        ("2026-11-20T10:15:49+02:00", datetime(2026, 11, 20, 8, 15, 49, tzinfo=UTC)),
+        ("2026-11-20T08:15:49Z", datetime(2026, 11, 20, 8, 15, 49, tzinfo=UTC)),
+        (None, None),
+    ],
+)
+def test_timestamps_with_and_without_microseconds(text: str | None, expected: datetime | None) -> None:
+    assert parse_timestamp(text) == expected
+    run = make_run(1, T0)
+    run["finished_at"] = text
+    table = runs_to_arrow([run])
+    assert table.schema == RUNS_SCHEMA
+    assert table.column("finished_at").type == pa.timestamp("us", tz="UTC")
+    assert table.column("finished_at").to_pylist() == [expected]
+
+
+def test_odd_values_fall_back_to_row_parsing() -> None:
+    run = make_run(1, T0)
+    run["job_definition_id"] = "77"
+    run["created_at"] = "Fri, 20 Nov 2026 08:15:49 +0000"
+    row = runs_to_arrow([run]).to_pylist()[0]
+    assert row["job_definition_id"] == 77
+    assert row["created_at"] == datetime(2026, 11, 20, 8, 15, 49, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("https://cloud.getdbt.com/", "https://cloud.getdbt.com"),
+        ("https://emea.dbt.com", "https://emea.dbt.com"),
+        ("https://ab123.us1.dbt.com/api/v2/", "https://ab123.us1.dbt.com"),
+        (None, "https://cloud.getdbt.com"),
+    ],
+)
+def test_access_urls(value: str | None, expected: str) -> None:
+    assert normalize_base_url(value) == expected
+
+
+def test_bad_access_url() -> None:
+    with pytest.raises(ConfigError, match="base_url"):
+        normalize_base_url("cloud.getdbt.com")
