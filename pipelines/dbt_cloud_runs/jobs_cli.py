@@ -241,7 +241,7 @@ def _now() -> str:
 
 
 class StatusPrinter:
-    """`on_poll` callback printing one line per status change (not per poll)."""
+    """`on_poll` callback printing one line per status change (not per poll), with the time of day."""
 
     def __init__(self, base_url: str, last_status: int | None = None) -> None:
         self.base_url = base_url
@@ -259,6 +259,7 @@ def run_trigger(args: argparse.Namespace) -> int:
     """Trigger, then (with --wait) watch; the outcome becomes the exit code."""
     from . import operations as ops
 
+    _check_wait_flags(args)
     credentials, api = _connect()
     job_id = args.job_id if args.job_id is not None else _default_job_id(credentials.job_id)
     run = ops.trigger_run(
@@ -280,6 +281,7 @@ def run_status(args: argparse.Namespace) -> int:
     """Show a run; a final Error/Cancelled run exits 1/4 even without --wait, so scripts can branch."""
     from . import operations as ops
 
+    _check_wait_flags(args)
     api = _api()
     run = ops.get_run(api, args.run_id)
     _print_run(run, api.base_url)
@@ -337,6 +339,23 @@ def run_artifacts(args: argparse.Namespace) -> int:
 # -- shared steps -------------------------------------------------------------------------------
 
 
+def _check_wait_flags(args: argparse.Namespace) -> None:
+    """`--timeout` without `--wait` would be silently ignored; say so before anything is triggered."""
+    if args.wait:
+        return
+    given = [
+        flag
+        for flag, value in (
+            ("--timeout", args.timeout),
+            ("--cancel-on-timeout", getattr(args, "cancel_on_timeout", False)),
+        )
+        if value
+    ]
+    if given:
+        verb = "applies" if len(given) == 1 else "apply"
+        raise ConfigError(f"{' and '.join(given)} only {verb} with --wait: add --wait.")
+
+
 def _default_job_id(job_id: int | None) -> int:
     if job_id is None:
         raise ConfigError(
@@ -350,7 +369,7 @@ def _wait(api: Any, run: JsonDict, args: argparse.Namespace, cancel_on_timeout: 
     """Watch until final or timed out; print each status change; optionally cancel on timeout."""
     from . import operations as ops
 
-    printer = StatusPrinter(api.base_url)
+    printer = StatusPrinter(api.base_url, last_status=run.get("status"))  # already printed
     try:
         final = ops.wait_for_run(
             api, run["id"], timeout_seconds=args.timeout, poll_seconds=args.poll_seconds, on_poll=printer

@@ -187,9 +187,9 @@ def wait_for_run(
         try:
             run = get_run(api, run_id)
         except ApiError as exc:
-            not_found += 1
-            if exc.status_code != 404 or last is not None or not_found > NOT_FOUND_RETRIES:
+            if exc.status_code != 404 or last is not None or not_found >= NOT_FOUND_RETRIES:
                 raise
+            not_found += 1  # not listed yet right after triggering: poll again
         else:
             last = run
             if on_poll is not None:

@@ -70,12 +70,11 @@ def test_trigger_wait_success(cli_mock: requests_mock.Mocker, capsys: pytest.Cap
     }
     lines = out.splitlines()
     assert lines[0] == f"Triggered run 601 (job 7) Queued: {URL_601}"
-    assert [line.split(" ", 1)[1] for line in lines[1:4]] == [
-        "run 601: Queued",
+    assert [line.split(" ", 1)[1] for line in lines[1:3]] == [
         "run 601: Running",
         "run 601: Success",
     ]  # one line per change, not per poll
-    assert lines[4] == f"Finished in 300 s: run 601 (job 7) Success: {URL_601}"
+    assert lines[3] == f"Finished in 300 s: run 601 (job 7) Success: {URL_601}"
 
 
 @pytest.mark.parametrize(("status", "exit_code"), [(20, EXIT_RUN_ERROR), (30, EXIT_RUN_CANCELLED)])
@@ -121,6 +120,15 @@ def test_trigger_timeout_without_cancel_leaves_the_run(
 
     assert code == EXIT_TIMEOUT
     assert cancel.call_count == 0
+
+
+def test_timeout_without_wait_is_a_usage_error(
+    cli_mock: requests_mock.Mocker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(capsys, "trigger", "7", "--timeout", "60")
+    assert code == EXIT_USAGE
+    assert err == "error: --timeout only applies with --wait: add --wait.\n"
+    assert cli_mock.request_history == []  # nothing triggered
 
 
 def test_trigger_job_id_from_config(
