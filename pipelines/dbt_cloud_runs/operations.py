@@ -108,22 +108,28 @@ def run_url(run: Mapping[str, Any], base_url: str | None = None) -> str | None:
     )
 
 
+def run_label(run: Mapping[str, Any]) -> str:
+    """`run 123 (job 45)`: how every message names a run."""
+    job = run.get("job_definition_id") or run.get("job_id")
+    return f"run {run.get('id')}" + (f" (job {job})" if job is not None else "")
+
+
 def describe(run: Mapping[str, Any], base_url: str | None = None) -> str:
     """`run 123 (job 45) Success: <url>` — the one line every message about a run starts from."""
-    job = run.get("job_definition_id") or run.get("job_id")
-    job_text = f" (job {job})" if job is not None else ""
     url = run_url(run, base_url)
-    return f"run {run.get('id')}{job_text} {status_name(run)}" + (f": {url}" if url else "")
+    return f"{run_label(run)} {status_name(run)}" + (f": {url}" if url else "")
 
 
 def check_outcome(run: JsonDict, base_url: str | None = None) -> JsonDict:
     """Return a successful or still-open run; raise `RunFailed` / `RunCancelled` for the other two."""
     status = run.get("status")
+    url = run_url(run, base_url)
+    where = f": {url}" if url else ""
     if status == STATUS_ERROR:
         detail = f" ({run['status_message']})" if run.get("status_message") else ""
-        raise RunFailed(f"dbt Cloud {describe(run, base_url)}{detail}", run)
+        raise RunFailed(f"dbt Cloud {run_label(run)} ended in Error{detail}{where}", run)
     if status == STATUS_CANCELLED:
-        raise RunCancelled(f"dbt Cloud {describe(run, base_url)}", run)
+        raise RunCancelled(f"dbt Cloud {run_label(run)} was cancelled{where}", run)
     return run
 
 

@@ -115,7 +115,9 @@ def test_trigger_survives_a_404_on_the_first_poll(sim: Any, job_id: int) -> None
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize(("outcome", "exit_code", "word"), [(20, 1, "Error"), (30, 4, "Cancelled")])
+@pytest.mark.parametrize(
+    ("outcome", "exit_code", "word"), [(20, 1, "ended in Error"), (30, 4, "was cancelled")]
+)
 def test_trigger_wait_failure(sim: Any, job_id: int, outcome: int, exit_code: int, word: str) -> None:
     sim.trigger_plan(
         queue_seconds=0.2, run_seconds=0.3, outcome=outcome, status_message="Database Error in x"

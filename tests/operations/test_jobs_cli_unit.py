@@ -90,6 +90,8 @@ def test_trigger_wait_failure_exit_codes(
     assert URL_601 in out
     (line,) = err.splitlines()
     assert line.startswith("error: dbt Cloud run 601 (job 7)") and URL_601 in line
+    expected = "ended in Error (Database Error)" if status == 20 else "was cancelled"
+    assert line == f"error: dbt Cloud run 601 (job 7) {expected}: {URL_601}"
 
 
 def test_trigger_timeout_cancels_the_run(
