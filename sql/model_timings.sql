@@ -5,6 +5,8 @@
 -- skipped; the percentiles use successful executions only (an error stops early, a skip takes 0 s).
 -- Percentiles are interpolated (quantile_cont), in seconds rounded to ms; change_pct is
 -- 100 * (p50 30d - p50 previous 30d) / p50 previous 30d, NULL without a previous median.
+-- Documents of commands that compile without building (docs generate, compile, show...) are left out: dbt
+-- Cloud keeps the last step's run_results.json, and with "generate docs" on that step is `dbt docs generate`.
 -- Lists the models that appeared in a run of the job in the last 30 days, slowest median first.
 CREATE OR REPLACE VIEW dbt_cloud.model_timings AS
 WITH results AS (
@@ -22,6 +24,7 @@ WITH results AS (
     LEFT JOIN dbt_cloud.runs AS r ON r.id = rr.run_id
     CROSS JOIN dbt_cloud.as_of AS n
     WHERE rr.resource_type = 'model'
+        AND coalesce(rr.command, '') NOT IN ('generate', 'compile', 'show', 'list', 'ls', 'parse')
 ),
 windowed AS (
     SELECT

@@ -1,7 +1,8 @@
 -- Where does the warehouse time go? Models ranked by their total execution time over the last 7 days, per
 -- job (a model built by two jobs is listed once per job); skipped executions are not counted.
 -- A result is dated by its run's created_at (by its own execute/compile start when the run is not stored);
--- "now" is the start of the latest load (dbt_cloud.as_of). Seconds are rounded to ms.
+-- "now" is the start of the latest load (dbt_cloud.as_of). Seconds are rounded to ms. Documents of commands
+-- that compile without building (docs generate, compile, show...) are left out: their times are compile times.
 -- rank 1 is the largest total; ties share a rank. Filter with WHERE rank <= 20 for a top list.
 CREATE OR REPLACE VIEW dbt_cloud.slowest_models AS
 WITH results AS (
@@ -15,6 +16,7 @@ WITH results AS (
     LEFT JOIN dbt_cloud.runs AS r ON r.id = rr.run_id
     CROSS JOIN dbt_cloud.as_of AS n
     WHERE rr.resource_type = 'model'
+        AND coalesce(rr.command, '') NOT IN ('generate', 'compile', 'show', 'list', 'ls', 'parse')
         AND rr.status IS DISTINCT FROM 'skipped'
         AND coalesce(r.created_at, rr.execute_started_at, rr.compile_started_at, rr.generated_at)
             > n.as_of - INTERVAL 7 DAY

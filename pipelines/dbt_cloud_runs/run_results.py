@@ -8,11 +8,16 @@ Parsing is pure (no I/O): the source fetches the document and hands it here with
 to. The result is an Arrow table with a fixed schema, like `runs`, so every load writes the same column
 types whatever values one document happens to hold, and dlt skips row-by-row normalization.
 
-Schema versions: dbt 1.0 writes run-results v4, 1.7 v5, 1.8+ v6. The fields read here
+Schema versions: dbt 1.0 writes run-results v4, 1.7 v5, 1.9 to 1.12 v6. The fields read here
 (`unique_id`, `status`, `timing`, `thread_id`, `execution_time`, `adapter_response`, `message`,
-`failures`, `relation_name`, and the `metadata` block) are the same in all three; anything newer or
-older that is missing becomes NULL and unknown fields are ignored. Compiled SQL (`compiled_code` /
+`failures`, `relation_name`, the `metadata` block, `args.which`) are the same in all three; anything
+newer or older that is missing becomes NULL and unknown fields are ignored. Compiled SQL (`compiled_code` /
 `compiled_sql`) is left out on purpose: it is large, it is in the manifest, and nobody queries it.
+
+`command` (the document's `args.which`: build, run, test, seed, snapshot, generate, compile...) is kept
+because dbt Cloud serves the run's *last* step's document, and a job with "generate docs" on ends with
+`dbt docs generate`: its results are all "success" with compile-only timings (execution_time is how long
+compiling took, execute start = end). The views leave such documents out of the timing questions.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ _COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("dbt_version", pa.string(), "text"),
     ("dbt_schema_version", pa.string(), "text"),
     ("invocation_id", pa.string(), "text"),
+    ("command", pa.string(), "text"),
     ("generated_at", TIMESTAMP, "timestamp"),
     ("elapsed_time", pa.float64(), "double"),
 ]
@@ -71,6 +77,7 @@ _PER_DOCUMENT = frozenset(
         "dbt_version",
         "dbt_schema_version",
         "invocation_id",
+        "command",
         "generated_at",
         "elapsed_time",
     }
@@ -186,6 +193,9 @@ def run_results_to_arrow(run: JsonDict, document: Any) -> pa.Table:
     metadata = document.get("metadata") or {}
     if not isinstance(metadata, dict):
         metadata = {}
+    args = document.get("args") or {}
+    if not isinstance(args, dict):
+        args = {}
 
     by_unique_id: dict[str, JsonDict] = {}
     for result in document.get("results") or ():
@@ -232,6 +242,7 @@ def run_results_to_arrow(run: JsonDict, document: Any) -> pa.Table:
         "dbt_version": _text(metadata.get("dbt_version")),
         "dbt_schema_version": _text(metadata.get("dbt_schema_version")),
         "invocation_id": _text(metadata.get("invocation_id")),
+        "command": _text(args.get("which") or args.get("rpc_method")),
         "generated_at": _timestamp(metadata.get("generated_at")),
         "elapsed_time": _float(document.get("elapsed_time")),
     }

@@ -52,6 +52,7 @@ REQUIRED_COLUMNS = [
     "dbt_version",
     "dbt_schema_version",
     "invocation_id",
+    "command",
     "generated_at",
     "elapsed_time",
 ]
@@ -80,6 +81,7 @@ DOCUMENTS: dict[str, tuple[int, dict[str, Any], dict[str, dict[str, Any]]]] = {
             "dbt_version": "1.0.0",
             "dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v4.json",
             "invocation_id": "5b7ab67d-5559-49b8-9373-35eab8b9f2f7",
+            "command": "build",
             "generated_at": ts("2021-12-07T10:49:34.224220"),
             "elapsed_time": 16.181153059005737,
         },
@@ -148,6 +150,7 @@ DOCUMENTS: dict[str, tuple[int, dict[str, Any], dict[str, dict[str, Any]]]] = {
             "dbt_version": "1.7.0",
             "dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v5.json",
             "invocation_id": "7ee58a18-366a-45b0-a0f2-a8a09f5e87ec",
+            "command": "build",
             "generated_at": ts("2023-11-06T00:52:43.487173"),
             "elapsed_time": 68.85849285125732,
         },
@@ -196,6 +199,7 @@ DOCUMENTS: dict[str, tuple[int, dict[str, Any], dict[str, dict[str, Any]]]] = {
             "dbt_version": "1.9.0",
             "dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json",
             "invocation_id": "cfbc1db9-66c1-46c2-a94b-8c0cef32314f",
+            "command": "build",
             "generated_at": ts("2024-12-16T07:45:32.505887"),
             "elapsed_time": 38.73419785499573,
         },
@@ -240,6 +244,7 @@ DOCUMENTS: dict[str, tuple[int, dict[str, Any], dict[str, dict[str, Any]]]] = {
             "dbt_version": "1.11.7",
             "dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json",
             "invocation_id": "626fe22d-01d8-44eb-87b3-cf4d0d6c02d5",
+            "command": "generate",
             "generated_at": ts("2026-03-12T05:46:46.291159"),
             "elapsed_time": 0.2504711151123047,
         },
@@ -275,6 +280,7 @@ DOCUMENTS: dict[str, tuple[int, dict[str, Any], dict[str, dict[str, Any]]]] = {
             "dbt_version": "1.12.0",
             "dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json",
             "invocation_id": "24ad943b-c71e-497c-be0b-d037a3c525ad",
+            "command": "generate",
             "generated_at": ts("2026-08-10T07:03:39.914971"),
             "elapsed_time": 0.3225381374359131,
         },
@@ -450,6 +456,7 @@ def test_unknown_fields_and_missing_optional_ones_are_tolerated() -> None:
     assert model["generated_at"] == ts("2030-01-02T03:04:05")
     assert model["elapsed_time"] == 5.0
     assert model["dbt_version"] == "2.3.0"
+    assert model["command"] is None  # no `args` block
     test = rows["test.pkg.not_null_orders_id.abc1234567"]
     assert (test["status"], test["failures"], test["name"]) == ("warn", 3, "not_null_orders_id")
     assert test["execution_time"] is None

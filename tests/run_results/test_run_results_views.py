@@ -16,6 +16,7 @@
     run 107 10-01 02:00 orders 12, customers 3, retired 9         <- previous 30 days
     run 108 08-01 02:00 orders 100                                 <- older than both windows
     run 109 11-20 13:00 orders 1000                                <- after "now": ignored
+    run 110 11-19 06:00 `dbt docs generate`: orders 0.02, customers 0.01 <- not a build: ignored
 """
 
 from __future__ import annotations
@@ -99,6 +100,8 @@ RUNS: dict[int, tuple[int, datetime | None, list[dict[str, Any]]]] = {
     ),
     108: (1, at(8, 1), [model("orders", "success", 100.0)]),
     109: (1, at(11, 20, 13), [model("orders", "success", 1000.0)]),
+    # the run's last step was `dbt docs generate`: compile-only timings, never counted
+    110: (1, at(11, 19, 6), [model("orders", "success", 0.02), model("customers", "success", 0.01)]),
     201: (2, at(11, 15, 8), [model("orders", "success", 7.5)]),
     301: (
         2,
@@ -133,6 +136,7 @@ RUNS: dict[int, tuple[int, datetime | None, list[dict[str, Any]]]] = {
     ),
 }
 JOB_ENVIRONMENT = {1: 100, 2: 101}
+COMMANDS = {110: "generate"}  # the others are `dbt build`
 
 
 def _install_as_of(con: duckdb.DuckDBPyConnection) -> None:
@@ -193,6 +197,7 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
             },
             "results": results,
             "elapsed_time": 10.0,
+            "args": {"which": COMMANDS.get(run_id, "build")},
         }
         tables.append(run_results_to_arrow(run, document))
     run_results = pa.concat_tables(tables)
