@@ -2,7 +2,7 @@
 -- job (a model built by two jobs is listed once per job); skipped executions are not counted.
 -- A result is dated by its run's created_at (by its own execute/compile start when the run is not stored);
 -- "now" is the start of the latest load (dbt_cloud.as_of). Seconds are rounded to ms. Documents of commands
--- that compile without building (docs generate, compile, show...) are left out: their times are compile times.
+-- that compile without building (docs generate, compile, show...) are left out: those are compile times.
 -- rank 1 is the largest total; ties share a rank. Filter with WHERE rank <= 20 for a top list.
 CREATE OR REPLACE VIEW dbt_cloud.slowest_models AS
 WITH results AS (
