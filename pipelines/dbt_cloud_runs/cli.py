@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
         "or [dbt_cloud] lookback_hours)",
     )
     parser.add_argument(
+        "--no-artifacts",
+        action="store_true",
+        help="do not load run_results.json of finished runs this time (config: [dbt_cloud] artifacts = "
+        "false); otherwise one request per newly finished run, within artifacts_days (default 14)",
+    )
+    parser.add_argument(
         "--demo",
         action="store_true",
         help="start a local simulated dbt Cloud account and load it into dbt_runs_demo.duckdb "
@@ -110,6 +116,8 @@ def run_load_command(args: argparse.Namespace) -> int:
     settings = resolve_load_settings()
     if args.lookback_hours is not None:
         settings.lookback_hours = args.lookback_hours
+    if args.no_artifacts:
+        settings.artifacts = False
     pipeline = make_pipeline(destination=args.destination)
     summary = run_load(pipeline, credentials, settings, since=args.since, full_refresh=args.full_refresh)
     print(f"Loaded dbt Cloud account {credentials.account_id} from {credentials.base_url}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from .api import DbtCloudApi
 from .credentials import DbtCloudCredentials, LoadSettings
 from .errors import DbtCloudError, DestinationError
 from .settings import DATASET_NAME, OPEN_STATUSES, PIPELINE_NAME
-from .source import ExtractStats, dbt_cloud_source
+from .source import ArtifactsPlan, ExtractStats, dbt_cloud_source
 from .views import ViewResult, apply_views
 
 
@@ -135,6 +135,12 @@ def stored_open_run_ids(pipeline: dlt.Pipeline) -> list[int]:
     return [int(row[0]) for row in rows]
 
 
+def fetched_artifact_run_ids(pipeline: dlt.Pipeline) -> set[int]:
+    """Runs whose `run_results.json` an earlier load fetched (or found missing): never asked again."""
+    rows = query(pipeline, f"SELECT run_id FROM {pipeline.dataset_name}.run_artifacts")
+    return {int(row[0]) for row in rows}
+
+
 def stored_run_count(pipeline: dlt.Pipeline) -> int:
     rows = query(pipeline, f"SELECT count(*) FROM {pipeline.dataset_name}.runs")
     return int(rows[0][0]) if rows else 0
@@ -159,6 +165,12 @@ def run_load(
         credentials, max_workers=settings.max_workers, requests_per_minute=settings.requests_per_minute
     )
     open_ids = [] if full_refresh else stored_open_run_ids(pipeline)
+    artifacts = None
+    if settings.artifacts:
+        artifacts = ArtifactsPlan(
+            finished_after=as_of - timedelta(days=settings.artifacts_days),
+            already_fetched=set() if full_refresh else fetched_artifact_run_ids(pipeline),
+        )
     runs_before = 0 if full_refresh else stored_run_count(pipeline)
     stats = ExtractStats()
     source = dbt_cloud_source(
@@ -169,6 +181,7 @@ def run_load(
         open_run_ids=open_ids,
         full_refresh=full_refresh,
         stats=stats,
+        artifacts=artifacts,
     )
     try:
         info = pipeline.run(
@@ -185,6 +198,13 @@ def run_load(
         run_pages=stats.run_pages,
         location=data_location(pipeline),
     )
+    if artifacts is not None:
+        summary.extra["Artifacts (run_results.json)"] = (
+            f"{stats.artifacts_fetched} loaded, {stats.artifacts_missing} runs without one"
+        )
+    else:
+        summary.extra["Artifacts (run_results.json)"] = "off"
+
     summary.runs_total = stored_run_count(pipeline)
     summary.runs_new = max(0, summary.runs_total - runs_before)
     load_ids = ", ".join(f"'{load_id}'" for load_id in info.loads_ids) or "''"

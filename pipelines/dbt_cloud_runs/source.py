@@ -32,7 +32,14 @@ from .records import (
     project_row,
     runs_to_arrow,
 )
-from .settings import DATASET_NAME, OPEN_STATUSES
+from .run_results import (
+    RUN_ARTIFACTS_HINTS,
+    RUN_RESULTS_HINTS,
+    RUN_RESULTS_PRIMARY_KEY,
+    artifact_fetch_row,
+    run_results_to_arrow,
+)
+from .settings import DATASET_NAME, FINAL_STATUSES, OPEN_STATUSES
 
 RUN_HINTS: dict[str, dict[str, Any]] = {
     "id": {"nullable": False},
@@ -42,6 +49,15 @@ RUN_HINTS: dict[str, dict[str, Any]] = {
 RUNS_LIST_PARAMS = {"order_by": "-created_at", "include_related": '["trigger"]'}
 RUN_DETAIL_PARAMS = {"include_related": '["trigger"]'}
 RUNS_BATCH_ROWS = 1000
+
+
+@dataclass
+class ArtifactsPlan:
+    """Which runs get their `run_results.json` fetched: final, `artifacts_saved`, finished after
+    `finished_after`, and not fetched by an earlier load (`already_fetched`, from `run_artifacts`)."""
+
+    finished_after: datetime
+    already_fetched: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -56,6 +72,8 @@ class ExtractStats:
     jobs: int = 0
     projects: int = 0
     environments: int = 0
+    artifacts_fetched: int = 0
+    artifacts_missing: int = 0
 
 
 @dlt.source(name=DATASET_NAME, max_table_nesting=0)
@@ -67,6 +85,7 @@ def dbt_cloud_source(
     open_run_ids: Sequence[int] = (),
     full_refresh: bool = False,
     stats: ExtractStats | None = None,
+    artifacts: ArtifactsPlan | None = None,
 ) -> list[DltResource]:
     """Every resource of one dbt Cloud account.
 
@@ -79,16 +98,24 @@ def dbt_cloud_source(
         open_run_ids: runs stored in a non-final state by earlier loads, to re-read by id.
         full_refresh: recorded in `loads` (the caller drops the data).
         stats: filled with counts for the summary.
+        artifacts: which finished runs get their `run_results.json` loaded; None loads none.
     """
     stats = stats if stats is not None else ExtractStats()
-    return [
-        runs_resource(api, since, lookback_hours, stats),
-        open_runs_resource(api, open_run_ids, stats),
+    runs = runs_resource(api, since, lookback_hours, stats)
+    open_runs = open_runs_resource(api, open_run_ids, stats)
+    resources = [
+        runs,
+        open_runs,
         jobs_resource(api, as_of, stats),
         projects_resource(api, as_of, stats),
         environments_resource(api, as_of, stats),
         loads_resource(as_of, since, full_refresh),
     ]
+    if artifacts is not None:
+        # a run can become final in the listing or in the open-run refresh: both feed the same table
+        resources.append(run_results_resource(api, runs, "run_results", artifacts, as_of, stats))
+        resources.append(run_results_resource(api, open_runs, "open_run_results", artifacts, as_of, stats))
+    return resources
 
 
 def runs_resource(
@@ -207,3 +234,76 @@ def loads_resource(as_of: datetime, since: datetime | None, full_refresh: bool) 
         yield {"load_id": as_of.isoformat(), "as_of": as_of, "since": since, "full_refresh": full_refresh}
 
     return loads
+
+
+def run_results_resource(
+    api: DbtCloudApi,
+    parent: DltResource,
+    name: str,
+    plan: ArtifactsPlan,
+    as_of: datetime,
+    stats: ExtractStats,
+) -> DltResource:
+    """Child of a runs resource: each newly final run's `run_results.json`, fetched once.
+
+    A 404 (no artifact: the run failed before dbt started, or it was never saved) is recorded as
+    "none" in `run_artifacts`, like a loaded one, so no later load asks again.
+    """
+
+    # one transformer feeds two tables, so each batch carries its own table hints (a table variant)
+    results_hints = dlt.mark.make_hints(
+        table_name="run_results",
+        primary_key=RUN_RESULTS_PRIMARY_KEY,
+        write_disposition="merge",
+        columns=RUN_RESULTS_HINTS,
+    )
+    fetched_hints = dlt.mark.make_hints(
+        table_name="run_artifacts",
+        primary_key="run_id",
+        write_disposition="merge",
+        columns=RUN_ARTIFACTS_HINTS,
+    )
+
+    @dlt.transformer(data_from=parent, name=name, write_disposition="merge")
+    def run_results(runs: pa.Table) -> Iterator[Any]:
+        wanted = [run for run in runs.select(_ARTIFACT_RUN_COLUMNS).to_pylist() if _wants_artifact(run, plan)]
+        if not wanted:
+            return
+        by_path = {f"runs/{run['id']}/artifacts/run_results.json": run for run in wanted}
+        fetched = []
+        for path, document in api.get_each(by_path, raw=True):
+            run = by_path[path]
+            plan.already_fetched.add(run["id"])
+            if isinstance(document, ApiError):
+                stats.artifacts_missing += 1
+                fetched.append(artifact_fetch_row(run["id"], "none", as_of, 0))
+                continue
+            stats.artifacts_fetched += 1
+            table = run_results_to_arrow(run, document)
+            fetched.append(artifact_fetch_row(run["id"], "loaded", as_of, table.num_rows))
+            if table.num_rows:
+                yield dlt.mark.with_hints(table, results_hints, create_table_variant=True)
+        yield dlt.mark.with_hints(fetched, fetched_hints, create_table_variant=True)
+
+    return run_results
+
+
+_ARTIFACT_RUN_COLUMNS = [
+    "id",
+    "job_definition_id",
+    "environment_id",
+    "project_id",
+    "status",
+    "artifacts_saved",
+    "finished_at",
+]
+
+
+def _wants_artifact(run: dict[str, Any], plan: ArtifactsPlan) -> bool:
+    return (
+        run["status"] in FINAL_STATUSES
+        and bool(run["artifacts_saved"])
+        and run["finished_at"] is not None
+        and run["finished_at"] >= plan.finished_after
+        and run["id"] not in plan.already_fetched
+    )
