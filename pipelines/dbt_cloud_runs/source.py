@@ -26,6 +26,7 @@ from .records import (
     JOB_HINTS,
     LOAD_HINTS,
     PROJECT_HINTS,
+    RUNS_SCHEMA,
     environment_row,
     job_row,
     parse_timestamp,
@@ -36,6 +37,7 @@ from .run_results import (
     RUN_ARTIFACTS_HINTS,
     RUN_RESULTS_HINTS,
     RUN_RESULTS_PRIMARY_KEY,
+    RUN_RESULTS_SCHEMA,
     artifact_fetch_row,
     run_results_to_arrow,
 )
@@ -115,6 +117,7 @@ def dbt_cloud_source(
         # a run can become final in the listing or in the open-run refresh: both feed the same table
         resources.append(run_results_resource(api, runs, "run_results", artifacts, as_of, stats))
         resources.append(run_results_resource(api, open_runs, "open_run_results", artifacts, as_of, stats))
+        resources.append(artifact_tables_resource())
     return resources
 
 
@@ -155,6 +158,8 @@ def runs_resource(
         if batch:
             stats.runs_listed += len(batch)
             yield runs_to_arrow(batch)
+        elif not stats.runs_listed:
+            yield RUNS_SCHEMA.empty_table()  # an account without runs still gets its (empty) table
 
     return runs
 
@@ -236,6 +241,39 @@ def loads_resource(as_of: datetime, since: datetime | None, full_refresh: bool) 
     return loads
 
 
+# One transformer feeds two tables, so each batch carries its own table hints (a table variant).
+_RESULTS_HINTS = dlt.mark.make_hints(
+    table_name="run_results",
+    primary_key=RUN_RESULTS_PRIMARY_KEY,
+    write_disposition="merge",
+    columns=RUN_RESULTS_HINTS,
+)
+_FETCHED_HINTS = dlt.mark.make_hints(
+    table_name="run_artifacts", primary_key="run_id", write_disposition="merge", columns=RUN_ARTIFACTS_HINTS
+)
+_RUN_ARTIFACTS_SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.int64(), nullable=False),
+        pa.field("outcome", pa.string(), nullable=False),
+        pa.field("fetched_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("results", pa.int64(), nullable=False),
+    ]
+)
+
+
+def artifact_tables_resource() -> DltResource:
+    """Empty `run_results`/`run_artifacts` tables, so their views exist before the first artifact."""
+
+    @dlt.resource(name="artifact_tables", write_disposition="merge")
+    def artifact_tables() -> Iterator[Any]:
+        yield dlt.mark.with_hints(RUN_RESULTS_SCHEMA.empty_table(), _RESULTS_HINTS, create_table_variant=True)
+        yield dlt.mark.with_hints(
+            _RUN_ARTIFACTS_SCHEMA.empty_table(), _FETCHED_HINTS, create_table_variant=True
+        )
+
+    return artifact_tables
+
+
 def run_results_resource(
     api: DbtCloudApi,
     parent: DltResource,
@@ -249,20 +287,6 @@ def run_results_resource(
     A 404 (no artifact: the run failed before dbt started, or it was never saved) is recorded as
     "none" in `run_artifacts`, like a loaded one, so no later load asks again.
     """
-
-    # one transformer feeds two tables, so each batch carries its own table hints (a table variant)
-    results_hints = dlt.mark.make_hints(
-        table_name="run_results",
-        primary_key=RUN_RESULTS_PRIMARY_KEY,
-        write_disposition="merge",
-        columns=RUN_RESULTS_HINTS,
-    )
-    fetched_hints = dlt.mark.make_hints(
-        table_name="run_artifacts",
-        primary_key="run_id",
-        write_disposition="merge",
-        columns=RUN_ARTIFACTS_HINTS,
-    )
 
     @dlt.transformer(data_from=parent, name=name, write_disposition="merge")
     def run_results(runs: pa.Table) -> Iterator[Any]:
@@ -282,8 +306,8 @@ def run_results_resource(
             table = run_results_to_arrow(run, document)
             fetched.append(artifact_fetch_row(run["id"], "loaded", as_of, table.num_rows))
             if table.num_rows:
-                yield dlt.mark.with_hints(table, results_hints, create_table_variant=True)
-        yield dlt.mark.with_hints(fetched, fetched_hints, create_table_variant=True)
+                yield dlt.mark.with_hints(table, _RESULTS_HINTS, create_table_variant=True)
+        yield dlt.mark.with_hints(fetched, _FETCHED_HINTS, create_table_variant=True)
 
     return run_results
 

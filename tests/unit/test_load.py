@@ -363,3 +363,14 @@ def test_no_artifacts_switch(workdir: Path, fake: FakeDbtCloud) -> None:
     summary = run_load(make_pipeline(pipelines_dir=str(workdir / "p")), credentials(), settings, as_of=AS_OF)
     assert summary.extra["Artifacts (run_results.json)"] == "off"
     assert not [path for _, path, _ in fake.requests if "artifacts" in path]
+
+
+def test_empty_account_still_gets_its_tables(workdir: Path, fake: FakeDbtCloud) -> None:
+    summary = load(workdir, as_of=AS_OF)
+    assert summary.runs_total == 0
+    tables = {
+        row[0]
+        for row in db_rows(workdir, "SELECT table_name FROM information_schema.tables WHERE table_schema='dbt_cloud'")
+    }
+    assert {"runs", "jobs", "projects", "environments", "loads", "run_results", "run_artifacts"} <= tables
+    assert not summary.views.failed, summary.views.failed
