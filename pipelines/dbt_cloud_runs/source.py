@@ -9,6 +9,7 @@ however old, through a second resource writing into the same `runs` table; the r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -303,6 +304,7 @@ def run_results_resource(
                 fetched.append(artifact_fetch_row(run["id"], "none", as_of, 0))
                 continue
             stats.artifacts_fetched += 1
+            document = _build_step_document(api, run["id"], document)
             table = run_results_to_arrow(run, document)
             fetched.append(artifact_fetch_row(run["id"], "loaded", as_of, table.num_rows))
             if table.num_rows:
@@ -310,6 +312,32 @@ def run_results_resource(
         yield dlt.mark.with_hints(fetched, _FETCHED_HINTS, create_table_variant=True)
 
     return run_results
+
+
+# Commands whose run_results.json says nothing about building: dbt Cloud serves the *last* step's
+# document, and a job with "generate docs" on ends with `dbt docs generate`.
+_NOT_BUILD_COMMANDS = {"generate", "compile", "docs", "parse", "list", "ls", "show", "deps", "debug"}
+_BUILD_STEP = re.compile(r"\bdbt\s+(build|run|test|seed|snapshot)\b")
+
+
+def _build_step_document(api: DbtCloudApi, run_id: int, document: Any) -> Any:
+    """If the last step's document is not a build (docs generate, compile...), fetch the last step that
+    ran `dbt build/run/test/seed/snapshot` instead: two more requests, for such runs only."""
+    command = ((document or {}).get("args") or {}).get("which") if isinstance(document, dict) else None
+    if command not in _NOT_BUILD_COMMANDS:
+        return document
+    run = api.get(f"runs/{run_id}/", params={"include_related": '["run_steps"]'})
+    steps = sorted((run or {}).get("run_steps") or [], key=lambda step: step.get("index") or 0)
+    build_steps = [step for step in steps if _BUILD_STEP.search(str(step.get("name") or ""))]
+    if not build_steps:
+        return document
+    step = build_steps[-1].get("index") or steps.index(build_steps[-1]) + 1
+    try:
+        return api.get_raw(f"runs/{run_id}/artifacts/run_results.json", params={"step": step}).json()
+    except ApiError as exc:
+        if exc.status_code == 404:
+            return document
+        raise
 
 
 _ARTIFACT_RUN_COLUMNS = [

@@ -128,7 +128,7 @@ class FakeDbtCloud:
         self.page_cap = page_cap
         self.short_pages: set[int] = set()  # offsets answered with half a page
         self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
-        self.artifacts: dict[int, dict[str, Any]] = {}  # run id -> run_results.json
+        self.artifacts: dict[Any, dict[str, Any]] = {}  # run id (last step) or 'id/step' -> run_results.json
         self.fail: Callable[[str, dict[str, list[str]]], Any] | None = None
         """Return None (answer normally), (status, body[, headers]) or an exception to raise."""
 
@@ -182,7 +182,9 @@ class FakeDbtCloud:
         if path == "runs":
             return self._list(sorted(self.runs.values(), key=lambda r: r["created_at"], reverse=True), query)
         if path.startswith("runs/") and "/artifacts/" in path:
-            document = self.artifacts.get(int(path.split("/")[1]))
+            run_id = int(path.split("/")[1])
+            step = query.get("step", [None])[0]
+            document = self.artifacts.get(f"{run_id}/{step}") if step else self.artifacts.get(run_id)
             if document is None:
                 context.status_code = 404
                 return envelope(None, 404, "The requested artifact was not found.")

@@ -370,7 +370,31 @@ def test_empty_account_still_gets_its_tables(workdir: Path, fake: FakeDbtCloud) 
     assert summary.runs_total == 0
     tables = {
         row[0]
-        for row in db_rows(workdir, "SELECT table_name FROM information_schema.tables WHERE table_schema='dbt_cloud'")
+        for row in db_rows(
+            workdir, "SELECT table_name FROM information_schema.tables WHERE table_schema='dbt_cloud'"
+        )
     }
     assert {"runs", "jobs", "projects", "environments", "loads", "run_results", "run_artifacts"} <= tables
     assert not summary.views.failed, summary.views.failed
+
+
+def test_docs_generate_last_step_falls_back_to_the_build_step(workdir: Path, fake: FakeDbtCloud) -> None:
+    """dbt Cloud serves the last step's run_results.json; after `dbt docs generate` we want the build's."""
+    run = make_run(8, AS_OF - timedelta(days=1))
+    run["run_steps"] = [
+        {"index": 1, "name": "Clone git repository"},
+        {"index": 2, "name": "Invoke dbt build"},
+        {"index": 3, "name": "Invoke dbt docs generate"},
+    ]
+    fake.add_runs(run)
+    docs = run_results_document(8, models=3)
+    docs["args"] = {"which": "generate"}
+    build = run_results_document(8, models=2)
+    build["args"] = {"which": "build"}
+    fake.artifacts[8] = docs
+    fake.artifacts["8/2"] = build
+    load(workdir, as_of=AS_OF)
+    assert db_rows(workdir, "SELECT command, count(*) FROM dbt_cloud.run_results GROUP BY command") == [
+        ("build", 2)
+    ]
+    assert ("GET", "runs/8", {"include_related": ['["run_steps"]']}) in fake.requests
