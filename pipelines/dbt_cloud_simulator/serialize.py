@@ -1,0 +1,235 @@
+"""Turn a planned `Run` into the API's JSON shape as seen at a given clock.
+
+This is the hot path (100 runs per page), so it is plain attribute access and `isoformat`, no
+per-request work over the whole account.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from .account import (
+    CANCELLED,
+    ERROR,
+    FINAL_STATUSES,
+    QUEUED,
+    RUNNING,
+    STARTING,
+    SUCCESS,
+    Account,
+    Run,
+    fmt_ts,
+)
+
+STATUS_HUMANIZED = {
+    QUEUED: "Queued",
+    STARTING: "Starting",
+    RUNNING: "Running",
+    SUCCESS: "Success",
+    ERROR: "Error",
+    CANCELLED: "Cancelled",
+}
+STATUS_COLORS = {SUCCESS: "#55973a", ERROR: "#d64545", CANCELLED: "#777777"}
+_ZERO = timedelta(0)
+
+
+def status_at(run: Run, clock: datetime) -> int:
+    """The status a client sees at `clock`: reached milestones of the planned timeline."""
+    if run.settled:
+        return run.outcome
+    if run.finished is not None and run.finished <= clock:
+        return run.outcome
+    if run.started is not None and run.started <= clock:
+        return RUNNING
+    if run.dequeued is not None and run.dequeued <= clock:
+        return STARTING
+    return QUEUED
+
+
+def reached(value: datetime | None, clock: datetime) -> datetime | None:
+    return value if value is not None and value <= clock else None
+
+
+def hms(delta: timedelta) -> str:
+    """Durations are "HH:MM:SS" strings in the API, not numbers."""
+    seconds = max(0, int(delta.total_seconds()))
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def humanize(delta: timedelta) -> str:
+    """dbt Cloud style: "2 minutes, 5 seconds", "1 hour, 3 minutes", "45 seconds"."""
+    seconds = max(0, int(delta.total_seconds()))
+    parts = []
+    for unit, size in (("day", 86_400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        value, seconds = divmod(seconds, size)
+        if value:
+            parts.append(f"{value} {unit}{'' if value == 1 else 's'}")
+        if len(parts) == 2:
+            break
+    return ", ".join(parts) if parts else "0 seconds"
+
+
+def trigger_dict(run: Run) -> dict[str, Any]:
+    """The trigger object; `cause` is how clients tell scheduled/UI/API/PR runs apart."""
+    overrides = run.overrides or {}
+    return {
+        "id": run.trigger_id,
+        "cause": run.cause,
+        "job_definition_id": run.job_id,
+        "git_branch": overrides.get("git_branch"),
+        "git_sha": overrides.get("git_sha"),
+        "azure_pull_request_id": overrides.get("azure_pull_request_id"),
+        "github_pull_request_id": overrides.get("github_pull_request_id"),
+        "gitlab_merge_request_id": overrides.get("gitlab_merge_request_id"),
+        "schema_override": overrides.get("schema_override"),
+        "dbt_version_override": overrides.get("dbt_version_override"),
+        "threads_override": overrides.get("threads_override"),
+        "target_name_override": overrides.get("target_name_override"),
+        "generate_docs_override": overrides.get("generate_docs_override"),
+        "timeout_seconds_override": overrides.get("timeout_seconds_override"),
+        "steps_override": overrides.get("steps_override"),
+        "created_at": fmt_ts(run.created),
+        "cause_humanized": run.cause,
+    }
+
+
+def run_steps_of(account: Account, run: Run) -> list[str]:
+    """Step names in order: dbt Cloud's own preparation steps, then the job's commands, then docs."""
+    job = account.jobs[run.job_id].data
+    commands = (run.overrides or {}).get("steps_override") or job["execute_steps"]
+    docs = (run.overrides or {}).get("generate_docs_override")
+    names = ["Clone git repository", "Create profile from connection", "Invoke dbt deps"]
+    names += [f"Invoke {command}" for command in commands]
+    if job["generate_docs"] if docs is None else docs:
+        names.append("Invoke dbt docs generate")
+    return names
+
+
+def _step_logs(rng: random.Random, name: str, status: int, lines: int) -> str:
+    """Synthetic console output; long on purpose (real logs hold up to 1,000 lines)."""
+    out = [
+        f"{i:02d}:00:{i % 60:02d}  {name}: {rng.choice(('OK', 'START', 'PASS', 'done'))} node {i}"
+        for i in range(lines)
+    ]
+    if status == ERROR:
+        out.append("Completed with 1 error and 0 warnings")
+    return "\n".join(out)
+
+
+def run_steps_dict(account: Account, run: Run, clock: datetime, status: int) -> list[dict[str, Any]]:
+    """Steps split the run's time evenly; only steps the clock has reached are shown as done."""
+    names = run_steps_of(account, run)
+    if run.started is None or run.started > clock:
+        return []
+    end = run.finished if run.finished is not None and run.finished <= clock else clock
+    share = (end - run.started) / len(names)
+    rng = random.Random(run.id)
+    steps = []
+    for index, name in enumerate(names, start=1):
+        begin = run.started + share * (index - 1)
+        stop = begin + share
+        done = stop <= end and (status in FINAL_STATUSES or index < len(names))
+        step_status = SUCCESS if done else RUNNING
+        if done and index == len(names) and status in (ERROR, CANCELLED):
+            step_status = status
+        steps.append(
+            {
+                "id": run.id * 10 + index,
+                "run_id": run.id,
+                "account_id": account.account_id,
+                "index": index,
+                "status": step_status,
+                "status_humanized": STATUS_HUMANIZED[step_status],
+                "status_color": STATUS_COLORS.get(step_status, "#3f51b5"),
+                "name": name,
+                "logs": _step_logs(rng, name, step_status, 40 if "dbt" in name else 3),
+                "debug_logs": "",
+                "log_location": "db",
+                "log_path": None,
+                "debug_log_path": None,
+                "log_archive_type": "db_flushed",
+                "truncated_debug_logs": "",
+                "created_at": fmt_ts(begin),
+                "updated_at": fmt_ts(stop if done else clock),
+                "started_at": fmt_ts(begin),
+                "finished_at": fmt_ts(stop) if done else None,
+                "duration": hms(stop - begin),
+                "duration_humanized": humanize(stop - begin),
+            }
+        )
+        if not done:
+            break
+    return steps
+
+
+def run_dict(
+    account: Account, run: Run, clock: datetime, include: frozenset[str], base_url: str
+) -> dict[str, Any]:
+    """The API representation of `run` at `clock`; related objects only when asked for."""
+    status = status_at(run, clock)
+    final = status in FINAL_STATUSES
+    dequeued = reached(run.dequeued, clock)
+    started = reached(run.started, clock)
+    finished = run.finished if final else None
+    latest = finished or started or dequeued or run.created
+    updated = latest + timedelta(microseconds=run.updated_extra)
+    queued_for = (started or finished or clock) - run.created
+    ran_for = ((finished or clock) - started) if started else _ZERO
+    total = (finished or clock) - run.created
+    spec = account.jobs[run.job_id]
+    saved = final and run.artifacts_saved
+    docs = saved and status == SUCCESS and bool(spec.data["generate_docs"])
+    data = {
+        "id": run.id,
+        "trigger_id": run.trigger_id,
+        "account_id": account.account_id,
+        "environment_id": run.environment_id,
+        "project_id": run.project_id,
+        "job_definition_id": run.job_id,
+        "job_id": run.job_id,
+        "status": status,
+        "status_humanized": STATUS_HUMANIZED[status],
+        "status_message": run.status_message if final else None,
+        "dbt_version": run.dbt_version,
+        "git_branch": run.git_branch,
+        "git_sha": run.git_sha,
+        "created_at": fmt_ts(run.created),
+        "updated_at": fmt_ts(updated),
+        "dequeued_at": fmt_ts(dequeued),
+        "started_at": fmt_ts(started),
+        "finished_at": fmt_ts(finished),
+        "last_checked_at": fmt_ts(finished or (started and clock)),
+        "last_heartbeat_at": fmt_ts(finished or (started and clock)),
+        "should_start_at": fmt_ts(run.created.replace(second=0, microsecond=0)) if run.scheduled else None,
+        "in_progress": not final,
+        "is_complete": final,
+        "is_success": status == SUCCESS,
+        "is_error": status == ERROR,
+        "is_cancelled": status == CANCELLED,
+        "is_running": status == RUNNING,
+        "artifacts_saved": saved,
+        "artifact_s3_path": f"prod-us-east-1/runs/{run.id}/artifacts/target" if saved else None,
+        "has_docs_generated": docs,
+        "has_sources_generated": saved and bool(spec.data["run_generate_sources"]),
+        "notifications_sent": final,
+        "owner_thread_id": None,
+        "executed_by_thread_id": f"dbt-run-{run.id}-{run.git_sha[:5]}" if dequeued else None,
+        "deferring_run_id": None,
+        "blocked_by": None,
+        "duration": hms(total),
+        "queued_duration": hms(queued_for),
+        "run_duration": hms(ran_for),
+        "duration_humanized": humanize(total),
+        "queued_duration_humanized": humanize(queued_for),
+        "run_duration_humanized": humanize(ran_for),
+        "created_at_humanized": humanize(clock - run.created) + " ago",
+        "finished_at_humanized": humanize(clock - finished) + " ago" if finished else "0 minutes from now",
+        "href": f"{base_url}/deploy/{account.account_id}/projects/{run.project_id}/runs/{run.id}/",
+        "trigger": trigger_dict(run) if "trigger" in include else None,
+        "job": spec.data if "job" in include else None,
+        "environment": account.environment(run.environment_id) if "environment" in include else None,
+        "run_steps": run_steps_dict(account, run, clock, status) if "run_steps" in include else [],
+    }
+    return data
