@@ -52,23 +52,31 @@ def reached(value: datetime | None, clock: datetime) -> datetime | None:
     return value if value is not None and value <= clock else None
 
 
-def hms(delta: timedelta) -> str:
+def hms(seconds: int) -> str:
     """Durations are "HH:MM:SS" strings in the API, not numbers."""
-    seconds = max(0, int(delta.total_seconds()))
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-def humanize(delta: timedelta) -> str:
-    """dbt Cloud style: "2 minutes, 5 seconds", "1 hour, 3 minutes", "45 seconds"."""
-    seconds = max(0, int(delta.total_seconds()))
+_UNITS = (("day", 86_400), ("hour", 3600), ("minute", 60), ("second", 1))
+
+
+def humanize(seconds: int) -> str:
+    """dbt Cloud style, the two largest units: "2 minutes, 5 seconds", "1 hour, 3 minutes"."""
+    if seconds < 60:
+        return f"{seconds} second{'' if seconds == 1 else 's'}"
     parts = []
-    for unit, size in (("day", 86_400), ("hour", 3600), ("minute", 60), ("second", 1)):
-        value, seconds = divmod(seconds, size)
-        if value:
-            parts.append(f"{value} {unit}{'' if value == 1 else 's'}")
-        if len(parts) == 2:
-            break
-    return ", ".join(parts) if parts else "0 seconds"
+    for unit, size in _UNITS:
+        if seconds >= size or parts:
+            value, seconds = divmod(seconds, size)
+            if value:
+                parts.append(f"{value} {unit}{'' if value == 1 else 's'}")
+            if len(parts) == 2 or (parts and not value):
+                break
+    return ", ".join(parts)
+
+
+def seconds_of(delta: timedelta) -> int:
+    return max(0, int(delta.total_seconds()))
 
 
 def trigger_dict(run: Run) -> dict[str, Any]:
@@ -155,8 +163,8 @@ def run_steps_dict(account: Account, run: Run, clock: datetime, status: int) -> 
                 "updated_at": fmt_ts(stop if done else clock),
                 "started_at": fmt_ts(begin),
                 "finished_at": fmt_ts(stop) if done else None,
-                "duration": hms(stop - begin),
-                "duration_humanized": humanize(stop - begin),
+                "duration": hms(seconds_of(stop - begin)),
+                "duration_humanized": humanize(seconds_of(stop - begin)),
             }
         )
         if not done:
@@ -175,9 +183,9 @@ def run_dict(
     finished = run.finished if final else None
     latest = finished or started or dequeued or run.created
     updated = latest + timedelta(microseconds=run.updated_extra)
-    queued_for = (started or finished or clock) - run.created
-    ran_for = ((finished or clock) - started) if started else _ZERO
-    total = (finished or clock) - run.created
+    queued_for = seconds_of((started or finished or clock) - run.created)
+    ran_for = seconds_of((finished or clock) - started) if started else 0
+    total = seconds_of((finished or clock) - run.created)
     spec = account.jobs[run.job_id]
     saved = final and run.artifacts_saved
     docs = saved and status == SUCCESS and bool(spec.data["generate_docs"])
@@ -224,8 +232,10 @@ def run_dict(
         "duration_humanized": humanize(total),
         "queued_duration_humanized": humanize(queued_for),
         "run_duration_humanized": humanize(ran_for),
-        "created_at_humanized": humanize(clock - run.created) + " ago",
-        "finished_at_humanized": humanize(clock - finished) + " ago" if finished else "0 minutes from now",
+        "created_at_humanized": humanize(seconds_of(clock - run.created)) + " ago",
+        "finished_at_humanized": humanize(seconds_of(clock - finished)) + " ago"
+        if finished
+        else "0 minutes from now",
         "href": f"{base_url}/deploy/{account.account_id}/projects/{run.project_id}/runs/{run.id}/",
         "trigger": trigger_dict(run) if "trigger" in include else None,
         "job": spec.data if "job" in include else None,
