@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .account import ERROR, Account, Run
+from .serialize import run_steps_of
 
 RUN_RESULTS_SCHEMA = "https://schemas.getdbt.com/dbt/run-results/v6.json"
 MANIFEST_SCHEMA = "https://schemas.getdbt.com/dbt/manifest/v12.json"
@@ -94,8 +95,6 @@ def _command_of(step: str) -> str:
 
 def command_steps(account: Account, run: Run) -> list[tuple[int, str]]:
     """(1-based step index, dbt sub-command) of the run's dbt command steps; `?step=N` picks one."""
-    from .serialize import run_steps_of
-
     return [
         (index, _command_of(name))
         for index, name in enumerate(run_steps_of(account, run), start=1)
