@@ -16,9 +16,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client import RESTClient
@@ -31,6 +31,8 @@ from .errors import ApiError
 from .settings import DEFAULT_MAX_WORKERS, DEFAULT_REQUESTS_PER_MINUTE, PAGE_SIZE
 
 JsonDict = dict[str, Any]
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class RateLimiter:
@@ -183,29 +185,26 @@ class DbtCloudApi:
                 for _, future in pending:
                     future.cancel()
 
-    def get_each(
-        self, paths: Iterable[str], params: JsonDict | None = None, raw: bool = False
-    ) -> Iterator[tuple[str, Any]]:
-        """GET many things concurrently, in order; yields `(path, data)`, or `(path, ApiError)` on a 404.
-
-        `raw=True` returns the parsed JSON body as is (artifact files carry no envelope).
-        """
-        paths = list(paths)
-        if not paths:
-            return
+    def get_each(self, paths: Iterable[str], params: JsonDict | None = None) -> Iterator[tuple[str, Any]]:
+        """GET many objects concurrently, in order; yields `(path, data)`, or `(path, ApiError)` on a 404."""
 
         def fetch(path: str) -> tuple[str, Any]:
             try:
-                if raw:
-                    return path, self.get_raw(path, params=params).json()
                 return path, self.get(path, params=params)
             except ApiError as exc:
                 if exc.status_code == 404:
                     return path, exc
                 raise
 
+        yield from self.map_concurrently(fetch, paths)
+
+    def map_concurrently(self, func: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """`func` over `items` on `max_workers` threads (each call may make requests), results in order."""
+        items = list(items)
+        if not items:
+            return
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="dbt-cloud-get") as pool:
-            yield from pool.map(fetch, paths)
+            yield from pool.map(func, items)
 
     # -- helpers ---------------------------------------------------------------------------------
 

@@ -294,17 +294,16 @@ def run_results_resource(
         wanted = [run for run in runs.select(_ARTIFACT_RUN_COLUMNS).to_pylist() if _wants_artifact(run, plan)]
         if not wanted:
             return
-        by_path = {f"runs/{run['id']}/artifacts/run_results.json": run for run in wanted}
         fetched = []
-        for path, document in api.get_each(by_path, raw=True):
-            run = by_path[path]
+        for run, document in api.map_concurrently(
+            lambda run: (run, _fetch_run_results(api, run["id"])), wanted
+        ):
             plan.already_fetched.add(run["id"])
-            if isinstance(document, ApiError):
+            if document is None:
                 stats.artifacts_missing += 1
                 fetched.append(artifact_fetch_row(run["id"], "none", as_of, 0))
                 continue
             stats.artifacts_fetched += 1
-            document = _build_step_document(api, run["id"], document)
             table = run_results_to_arrow(run, document)
             fetched.append(artifact_fetch_row(run["id"], "loaded", as_of, table.num_rows))
             if table.num_rows:
@@ -320,10 +319,21 @@ _NOT_BUILD_COMMANDS = {"generate", "compile", "docs", "parse", "list", "ls", "sh
 _BUILD_STEP = re.compile(r"\bdbt\s+(build|run|test|seed|snapshot)\b")
 
 
-def _build_step_document(api: DbtCloudApi, run_id: int, document: Any) -> Any:
-    """If the last step's document is not a build (docs generate, compile...), fetch the last step that
-    ran `dbt build/run/test/seed/snapshot` instead: two more requests, for such runs only."""
-    command = ((document or {}).get("args") or {}).get("which") if isinstance(document, dict) else None
+def _fetch_run_results(api: DbtCloudApi, run_id: int) -> Any:
+    """The run's build `run_results.json`, or None when it has none (404).
+
+    dbt Cloud serves the last step's document. If that step is not a build (docs generate, compile...),
+    the run's steps are read and the last step that ran `dbt build/run/test/seed/snapshot` is fetched:
+    two more requests, for such runs only.
+    """
+    path = f"runs/{run_id}/artifacts/run_results.json"
+    try:
+        document = api.get_raw(path).json()
+    except ApiError as exc:
+        if exc.status_code == 404:
+            return None
+        raise
+    command = (document.get("args") or {}).get("which") if isinstance(document, dict) else None
     if command not in _NOT_BUILD_COMMANDS:
         return document
     run = api.get(f"runs/{run_id}/", params={"include_related": '["run_steps"]'})
@@ -333,7 +343,7 @@ def _build_step_document(api: DbtCloudApi, run_id: int, document: Any) -> Any:
         return document
     step = build_steps[-1].get("index") or steps.index(build_steps[-1]) + 1
     try:
-        return api.get_raw(f"runs/{run_id}/artifacts/run_results.json", params={"step": step}).json()
+        return api.get_raw(path, params={"step": step}).json()
     except ApiError as exc:
         if exc.status_code == 404:
             return document

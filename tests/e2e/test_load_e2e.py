@@ -1,0 +1,197 @@
+"""End to end: the real entry point, run as a scheduler runs it (a subprocess), against the simulator.
+
+Ground truth is read from the simulator over HTTP; after each load the DuckDB copy must match it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+import requests
+from dbt_cloud_runs.records import parse_timestamp
+from dbt_cloud_simulator import DbtCloudSimulator
+
+pytestmark = pytest.mark.e2e
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ENTRY_POINT = REPO_ROOT / "pipelines" / "dbt_runs.py"
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+TOKEN = "dbtc_e2e_secret_token_value"
+
+
+@pytest.fixture
+def sim() -> Iterator[DbtCloudSimulator]:
+    with DbtCloudSimulator(runs=1500, jobs=120, seed=11, now=NOW, token=TOKEN) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+def run_pipeline(sim: DbtCloudSimulator, workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_CLOUD__", "DESTINATION__"))}
+    env.update(
+        {
+            "DBT_CLOUD__API_TOKEN": TOKEN,
+            "DBT_CLOUD__ACCOUNT_ID": str(sim.account_id),
+            "DBT_CLOUD__BASE_URL": sim.base_url + "/",
+            "DLT_DATA_DIR": str(workdir / "dlt"),
+            "RUNTIME__DLTHUB_TELEMETRY": "false",
+            "RUNTIME__REQUEST_MAX_ATTEMPTS": "6",
+            "RUNTIME__REQUEST_BACKOFF_FACTOR": "0.05",
+            "RUNTIME__REQUEST_MAX_RETRY_DELAY": "1",
+        }
+    )
+    proc = subprocess.run(
+        [sys.executable, str(ENTRY_POINT), *args],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert TOKEN not in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def api_runs(sim: DbtCloudSimulator) -> dict[int, tuple[int, datetime | None]]:
+    """Every run the simulator serves now: id -> (status, finished_at), read over HTTP."""
+    url = f"{sim.base_url}/api/v2/accounts/{sim.account_id}/runs/"
+    headers = {"Authorization": f"Token {TOKEN}"}
+    runs: dict[int, tuple[int, datetime | None]] = {}
+    offset = 0
+    while True:
+        page = requests.get(url, params={"limit": 100, "offset": offset}, headers=headers, timeout=30).json()[
+            "data"
+        ]
+        runs.update({run["id"]: (run["status"], parse_timestamp(run["finished_at"])) for run in page})
+        offset += len(page)
+        if not page:
+            return runs
+
+
+def stored_runs(workdir: Path) -> dict[int, tuple[int, datetime | None]]:
+    with duckdb.connect(str(workdir / "dbt_runs.duckdb"), read_only=True) as con:
+        rows = con.execute("SELECT id, status, finished_at FROM dbt_cloud.runs").fetchall()
+        count, distinct = con.execute("SELECT count(*), count(DISTINCT id) FROM dbt_cloud.runs").fetchone()
+    assert count == distinct, "no run stored twice"
+    return {row[0]: (row[1], row[2]) for row in rows}
+
+
+def scalar(workdir: Path, sql: str):
+    with duckdb.connect(str(workdir / "dbt_runs.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchone()[0]
+
+
+def test_first_load_then_time_moves(sim: DbtCloudSimulator, workdir: Path) -> None:
+    first = run_pipeline(sim, workdir)
+    assert first.returncode == 0, first.stderr
+    assert "Runs: 1500 new, 0 updated (1500 stored" in first.stdout
+    assert stored_runs(workdir) == api_runs(sim)
+    open_before = set(sim.open_run_ids())
+    assert open_before, "the synthetic account has open runs near now"
+    assert scalar(workdir, "SELECT count(*) FROM dbt_cloud.jobs") == 120
+    assert scalar(workdir, "SELECT count(*) FROM dbt_cloud.runs_enriched") == 1500
+    assert scalar(workdir, "SELECT count(*) FROM dbt_cloud.runs WHERE trigger__cause IS NULL") == 0
+
+    deleted_job = sim.jobs()[0]
+    sim.delete_job(deleted_job["id"])
+    sim.advance(hours=6)
+    second = run_pipeline(sim, workdir)
+    assert second.returncode == 0, second.stderr
+    truth = api_runs(sim)
+    assert len(truth) > 1500, "time moved: new runs arrived"
+    assert stored_runs(workdir) == truth, "new runs in, open runs final, nothing lost"
+    still_open = {run_id for run_id in open_before if truth[run_id][0] in (1, 2, 3)}
+    assert f"{len(open_before)} (" in second.stdout.split("Open runs re-read: ")[1]
+    assert len(still_open) < len(open_before)
+    assert (
+        scalar(workdir, f"SELECT name FROM dbt_cloud.jobs WHERE id = {deleted_job['id']}")
+        == deleted_job["name"]
+    )
+    named = scalar(
+        workdir,
+        f"SELECT count(*) FROM dbt_cloud.runs_enriched WHERE job_definition_id = {deleted_job['id']} "
+        "AND job_name IS NOT NULL",
+    )
+    assert named == len(
+        [1 for run_id in truth if sim.runs_by_id(run_id)["job_definition_id"] == deleted_job["id"]]
+    )
+
+
+def test_faults_are_retried_and_nothing_is_lost(sim: DbtCloudSimulator, workdir: Path) -> None:
+    sim.inject("429", count=2, retry_after=1, path_contains="/runs/")
+    sim.inject("503", count=2, path_contains="/runs/")
+    sim.inject("drop", count=2, path_contains="/jobs/")
+    proc = run_pipeline(sim, workdir)
+    assert proc.returncode == 0, proc.stderr
+    assert stored_runs(workdir) == api_runs(sim)
+    statuses = [request["status"] for request in sim.requests]
+    assert statuses.count(429) == 2 and statuses.count(503) == 2
+
+
+def test_persistent_5xx_fails_clearly_loses_nothing_and_heals(sim: DbtCloudSimulator, workdir: Path) -> None:
+    assert run_pipeline(sim, workdir).returncode == 0
+    before = stored_runs(workdir)
+    sim.advance(hours=30)
+    sim.inject("500", count=None, path_contains="/runs/")
+    failed = run_pipeline(sim, workdir)
+    assert failed.returncode == 3
+    errors = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "kept failing with 500" in errors[0] and "next load" in errors[0]
+    assert stored_runs(workdir) == before, "nothing of the failed load was committed"
+
+    sim.clear_faults()
+    healed = run_pipeline(sim, workdir)
+    assert healed.returncode == 0, healed.stderr
+    assert stored_runs(workdir) == api_runs(sim), "the next load fills everything in, with no gap"
+
+
+def test_revoked_token(sim: DbtCloudSimulator, workdir: Path) -> None:
+    assert run_pipeline(sim, workdir).returncode == 0
+    sim.revoke_token()
+    proc = run_pipeline(sim, workdir)
+    assert proc.returncode == 3
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "refused the API token" in errors[0]
+
+
+def test_token_is_not_stored(sim: DbtCloudSimulator, workdir: Path) -> None:
+    assert run_pipeline(sim, workdir).returncode == 0
+    for path in workdir.rglob("*"):
+        if path.is_file():
+            assert TOKEN.encode() not in path.read_bytes(), f"token found in {path}"
+
+
+def test_demo_uses_its_own_file(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_CLOUD__")}
+    env.update(
+        {
+            "DLT_DATA_DIR": str(tmp_path / "dlt"),
+            "RUNTIME__DLTHUB_TELEMETRY": "false",
+            "DESTINATION__DUCKDB__CREDENTIALS": str(tmp_path / "real.duckdb"),
+        }
+    )
+    proc = subprocess.run(
+        [sys.executable, str(ENTRY_POINT), "--demo"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Jobs failing right now" in proc.stdout
+    assert "dbt_runs_demo.duckdb" in proc.stdout
+    assert (tmp_path / "dbt_runs_demo.duckdb").exists()
+    assert not (tmp_path / "real.duckdb").exists() and not (tmp_path / "dbt_runs.duckdb").exists()
