@@ -112,38 +112,55 @@ def data_location(pipeline: dlt.Pipeline) -> str:
     return f"{pipeline.destination.destination_name} dataset {pipeline.dataset_name}"
 
 
-def query(pipeline: dlt.Pipeline, sql: str) -> list[tuple[Any, ...]]:
-    """Run a query on the destination; a missing table reads as no rows."""
+def query(pipeline: dlt.Pipeline, *sqls: str) -> list[list[tuple[Any, ...]]]:
+    """Run queries on the destination over one connection; a missing table reads as no rows."""
+    results: list[list[tuple[Any, ...]]] = []
     try:
         with pipeline.sql_client() as client:
-            return list(client.execute_sql(sql) or [])
+            for sql in sqls:
+                try:
+                    results.append(list(client.execute_sql(sql) or []))
+                except (DatabaseUndefinedRelation, DestinationUndefinedEntity):
+                    results.append([])
     except (DatabaseUndefinedRelation, DestinationUndefinedEntity):
-        return []
+        results += [[] for _ in sqls[len(results) :]]
     except Exception as exc:
         locked = destination_error(exc, pipeline)
         if locked:
             raise locked from None
         raise
+    return results
 
 
-def stored_open_run_ids(pipeline: dlt.Pipeline) -> list[int]:
-    """Runs stored as queued/starting/running by earlier loads: re-read by id, however old."""
+def _open_runs_sql(dataset: str) -> str:
     codes = ", ".join(str(code) for code in sorted(OPEN_STATUSES))
-    rows = query(
-        pipeline, f"SELECT id FROM {pipeline.dataset_name}.runs WHERE status IN ({codes}) ORDER BY id"
+    return f"SELECT id FROM {dataset}.runs WHERE status IN ({codes}) ORDER BY id"
+
+
+@dataclass
+class StoredState:
+    """What earlier loads left in the destination that this load needs to know."""
+
+    open_run_ids: list[int] = field(default_factory=list)
+    """runs stored as queued/starting/running: re-read by id, however old"""
+    run_count: int = 0
+    fetched_artifacts: set[int] = field(default_factory=set)
+    """runs whose run_results.json was fetched (or found missing): never asked again"""
+
+
+def read_stored_state(pipeline: dlt.Pipeline) -> StoredState:
+    dataset = pipeline.dataset_name
+    open_rows, count_rows, fetched_rows = query(
+        pipeline,
+        _open_runs_sql(dataset),
+        f"SELECT count(*) FROM {dataset}.runs",
+        f"SELECT run_id FROM {dataset}.run_artifacts",
     )
-    return [int(row[0]) for row in rows]
-
-
-def fetched_artifact_run_ids(pipeline: dlt.Pipeline) -> set[int]:
-    """Runs whose `run_results.json` an earlier load fetched (or found missing): never asked again."""
-    rows = query(pipeline, f"SELECT run_id FROM {pipeline.dataset_name}.run_artifacts")
-    return {int(row[0]) for row in rows}
-
-
-def stored_run_count(pipeline: dlt.Pipeline) -> int:
-    rows = query(pipeline, f"SELECT count(*) FROM {pipeline.dataset_name}.runs")
-    return int(rows[0][0]) if rows else 0
+    return StoredState(
+        open_run_ids=[int(row[0]) for row in open_rows],
+        run_count=int(count_rows[0][0]) if count_rows else 0,
+        fetched_artifacts={int(row[0]) for row in fetched_rows},
+    )
 
 
 def run_load(
@@ -164,21 +181,20 @@ def run_load(
     api = DbtCloudApi(
         credentials, max_workers=settings.max_workers, requests_per_minute=settings.requests_per_minute
     )
-    open_ids = [] if full_refresh else stored_open_run_ids(pipeline)
+    stored = StoredState() if full_refresh else read_stored_state(pipeline)
     artifacts = None
     if settings.artifacts:
         artifacts = ArtifactsPlan(
             finished_after=as_of - timedelta(days=settings.artifacts_days),
-            already_fetched=set() if full_refresh else fetched_artifact_run_ids(pipeline),
+            already_fetched=stored.fetched_artifacts,
         )
-    runs_before = 0 if full_refresh else stored_run_count(pipeline)
     stats = ExtractStats()
     source = dbt_cloud_source(
         api=api,
         as_of=as_of,
         since=since,
         lookback_hours=settings.lookback_hours,
-        open_run_ids=open_ids,
+        open_run_ids=stored.open_run_ids,
         full_refresh=full_refresh,
         stats=stats,
         artifacts=artifacts,
@@ -205,16 +221,20 @@ def run_load(
     else:
         summary.extra["Artifacts (run_results.json)"] = "off"
 
-    summary.runs_total = stored_run_count(pipeline)
-    summary.runs_new = max(0, summary.runs_total - runs_before)
+    dataset = pipeline.dataset_name
     load_ids = ", ".join(f"'{load_id}'" for load_id in info.loads_ids) or "''"
-    written = query(
-        pipeline, f"SELECT count(*) FROM {pipeline.dataset_name}.runs WHERE _dlt_load_id IN ({load_ids})"
+    total_rows, written_rows, open_rows = query(
+        pipeline,
+        f"SELECT count(*) FROM {dataset}.runs",
+        f"SELECT count(*) FROM {dataset}.runs WHERE _dlt_load_id IN ({load_ids})",
+        _open_runs_sql(dataset),
     )
-    summary.runs_updated = max(0, (int(written[0][0]) if written else 0) - summary.runs_new)
-    summary.open_runs_still_open = len(stored_open_run_ids(pipeline))
+    summary.runs_total = int(total_rows[0][0]) if total_rows else 0
+    summary.runs_new = max(0, summary.runs_total - stored.run_count)
+    summary.runs_updated = max(0, (int(written_rows[0][0]) if written_rows else 0) - summary.runs_new)
+    summary.open_runs_still_open = len(open_rows)
     with pipeline.sql_client() as client:
-        summary.views = apply_views(client, pipeline.dataset_name)
+        summary.views = apply_views(client, dataset)
     summary.elapsed_seconds = time.monotonic() - started
     return summary
 

@@ -177,7 +177,12 @@ def open_runs_resource(api: DbtCloudApi, open_run_ids: Sequence[int], stats: Ext
     """Re-read by id every run an earlier load stored as queued/starting/running."""
 
     @dlt.resource(
-        name="open_runs", table_name="runs", primary_key="id", write_disposition="merge", columns=RUN_HINTS
+        name="open_runs",
+        table_name="runs",
+        primary_key="id",
+        write_disposition="merge",
+        columns=RUN_HINTS,
+        parallelized=True,
     )
     def open_runs() -> Iterator[pa.Table]:
         paths = [f"runs/{run_id}/" for run_id in open_run_ids]
@@ -199,7 +204,9 @@ def open_runs_resource(api: DbtCloudApi, open_run_ids: Sequence[int], stats: Ext
 def jobs_resource(api: DbtCloudApi, as_of: datetime, stats: ExtractStats) -> DltResource:
     """Every page of jobs. A deleted job leaves the listing; merge keeps our copy and its name."""
 
-    @dlt.resource(name="jobs", primary_key="id", write_disposition="merge", columns=JOB_HINTS)
+    @dlt.resource(
+        name="jobs", primary_key="id", write_disposition="merge", columns=JOB_HINTS, parallelized=True
+    )
     def jobs() -> Iterator[list[dict[str, Any]]]:
         for page in api.iter_pages("jobs/"):
             stats.jobs += len(page)
@@ -211,7 +218,9 @@ def jobs_resource(api: DbtCloudApi, as_of: datetime, stats: ExtractStats) -> Dlt
 def projects_resource(api: DbtCloudApi, as_of: datetime, stats: ExtractStats) -> DltResource:
     """Every page of projects."""
 
-    @dlt.resource(name="projects", primary_key="id", write_disposition="merge", columns=PROJECT_HINTS)
+    @dlt.resource(
+        name="projects", primary_key="id", write_disposition="merge", columns=PROJECT_HINTS, parallelized=True
+    )
     def projects() -> Iterator[list[dict[str, Any]]]:
         for page in api.iter_pages("projects/"):
             stats.projects += len(page)
@@ -223,7 +232,13 @@ def projects_resource(api: DbtCloudApi, as_of: datetime, stats: ExtractStats) ->
 def environments_resource(api: DbtCloudApi, as_of: datetime, stats: ExtractStats) -> DltResource:
     """Every page of environments."""
 
-    @dlt.resource(name="environments", primary_key="id", write_disposition="merge", columns=ENVIRONMENT_HINTS)
+    @dlt.resource(
+        name="environments",
+        primary_key="id",
+        write_disposition="merge",
+        columns=ENVIRONMENT_HINTS,
+        parallelized=True,
+    )
     def environments() -> Iterator[list[dict[str, Any]]]:
         for page in api.iter_pages("environments/"):
             stats.environments += len(page)
