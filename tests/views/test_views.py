@@ -20,7 +20,8 @@ AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 
 TABLES = {
-    "runs": """id BIGINT, account_id BIGINT, project_id BIGINT, environment_id BIGINT, job_definition_id BIGINT,
+    "runs": """id BIGINT, account_id BIGINT, project_id BIGINT, environment_id BIGINT,
+        job_definition_id BIGINT,
         status BIGINT, status_message VARCHAR, dbt_version VARCHAR, git_branch VARCHAR, git_sha VARCHAR,
         created_at TIMESTAMPTZ, dequeued_at TIMESTAMPTZ, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
         href VARCHAR, trigger__cause VARCHAR, trigger__github_pull_request_id BIGINT,
@@ -78,8 +79,9 @@ def add_run(
     if finished_after is not None:
         finished = created + timedelta(seconds=finished_after)
     con.execute(
-        "INSERT INTO dbt_cloud.runs (id, project_id, environment_id, job_definition_id, status, status_message,"
-        " git_branch, created_at, started_at, finished_at, href, trigger__cause, trigger__github_pull_request_id)"
+        "INSERT INTO dbt_cloud.runs (id, project_id, environment_id, job_definition_id, status,"
+        " status_message, git_branch, created_at, started_at, finished_at, href, trigger__cause,"
+        " trigger__github_pull_request_id)"
         " VALUES (?, ?, ?, ?, ?, ?, 'main', ?, ?, ?, ?, ?, ?)",
         [
             run_id,
