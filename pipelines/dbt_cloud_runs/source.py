@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import closing
+from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -262,10 +263,13 @@ _RESULTS_HINTS = dlt.mark.make_hints(
     table_name="run_results",
     primary_key=RUN_RESULTS_PRIMARY_KEY,
     write_disposition="merge",
-    columns=RUN_RESULTS_HINTS,
+    columns=deepcopy(RUN_RESULTS_HINTS),  # dlt writes into the hint dicts it is given
 )
 _FETCHED_HINTS = dlt.mark.make_hints(
-    table_name="run_artifacts", primary_key="run_id", write_disposition="merge", columns=RUN_ARTIFACTS_HINTS
+    table_name="run_artifacts",
+    primary_key="run_id",
+    write_disposition="merge",
+    columns=deepcopy(RUN_ARTIFACTS_HINTS),
 )
 _RUN_ARTIFACTS_SCHEMA = pa.schema(
     [
