@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 import dlt
 
@@ -18,6 +17,7 @@ from .credentials import DbtCloudCredentials, LoadSettings
 from .errors import EXIT_OK
 from .pipeline import make_pipeline, run_load
 from .settings import DEMO_DUCKDB_FILE
+from .text_table import format_table
 
 DEMO_PIPELINE_NAME = "dbt_runs_demo"
 DEMO_RUNS = 3000
@@ -51,24 +51,6 @@ QUESTIONS: list[tuple[str, str]] = [
 ]
 
 
-def format_table(headers: list[str], rows: list[tuple[Any, ...]]) -> str:
-    """A plain fixed-width table for terminal output."""
-    cells = [[_cell(value) for value in row] for row in rows]
-    widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
-    return "\n".join(lines)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if hasattr(value, "strftime"):
-        return value.strftime("%Y-%m-%d %H:%M")
-    return str(value)
-
-
 def run_demo(args: argparse.Namespace) -> int:
     """Serve a synthetic account, load it, print the summary and some answers."""
     from dbt_cloud_simulator import DbtCloudSimulator
@@ -93,7 +75,7 @@ def run_demo(args: argparse.Namespace) -> int:
         with pipeline.sql_client() as client, client.execute_query(sql) as cursor:
             headers = [column[0] for column in cursor.description]
             rows = cursor.fetchall()
-        print(format_table(headers, rows) if rows else "  (none)")
+        print("\n".join(format_table(headers, rows)) if rows else "  (none)")
     print(
         f"\nThe demo data is in {database} (schema dbt_cloud). Open it read-only:\n"
         f"  python -c \"import duckdb; print(duckdb.connect('{database.name}', read_only=True)"

@@ -18,6 +18,7 @@ from typing import Any
 
 from .errors import EXIT_OK, ConfigError
 from .settings import STATUS_BY_NAME
+from .text_table import format_table
 
 JsonDict = dict[str, Any]
 INTERRUPTED = 130
@@ -422,28 +423,27 @@ def _print_run(run: JsonDict, base_url: str) -> None:
 
 # -- the runs table -----------------------------------------------------------------------------
 
-TABLE_COLUMNS = (("id", 10), ("job_id", 8), ("status", 9), ("created (UTC)", 19), ("duration_s", 10))
+RUNS_TABLE_HEADERS = ("id", "job_id", "status", "created (UTC)", "duration_s", "cause")
 
 
 def format_runs_table(runs: list[JsonDict]) -> list[str]:
-    """Fixed-width rows: id, job id, status, created, duration in seconds, cause (last, unpadded)."""
+    """Fixed-width rows: id, job id, status, created, duration in seconds, cause (clipped)."""
     from .operations import status_name
 
-    header = "  ".join(f"{name:<{width}}" for name, width in TABLE_COLUMNS) + "  cause"
-    lines = [header, "  ".join("-" * width for _, width in TABLE_COLUMNS) + "  -----"]
+    rows = []
     for run in runs:
         duration = _seconds_between(run.get("created_at"), run.get("finished_at"))
-        cells = (
-            str(run.get("id", "")),
-            str(run.get("job_definition_id") or run.get("job_id") or ""),
-            status_name(run),
-            _short_time(run.get("created_at")) or "",
-            f"{duration:.0f}" if duration is not None else "",
+        rows.append(
+            (
+                run.get("id", ""),
+                run.get("job_definition_id") or run.get("job_id") or "",
+                status_name(run),
+                _short_time(run.get("created_at")) or "",
+                f"{duration:.0f}" if duration is not None else "",
+                _clip(str((run.get("trigger") or {}).get("cause") or ""), 60),
+            )
         )
-        row = "  ".join(f"{cell:<{width}}" for cell, (_, width) in zip(cells, TABLE_COLUMNS, strict=True))
-        cause = str((run.get("trigger") or {}).get("cause") or "")
-        lines.append(f"{row}  {_clip(cause, 60)}".rstrip())
-    return lines
+    return format_table(RUNS_TABLE_HEADERS, rows)
 
 
 def _clip(text: str, width: int) -> str:
@@ -452,14 +452,13 @@ def _clip(text: str, width: int) -> str:
 
 
 def _parse_time(value: Any) -> datetime | None:
-    """The API's `2026-11-20 08:15:49[.123456]+00:00` as an aware datetime; None if absent or odd."""
-    if not value:
-        return None
+    """The API's timestamp as an aware datetime; None if absent or unreadable (display only)."""
+    from .records import parse_timestamp  # imported here: pyarrow is not needed for --help
+
     try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
+        return parse_timestamp(value)
+    except (ValueError, TypeError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _short_time(value: Any) -> str | None:

@@ -10,7 +10,7 @@ however old, through a second resource writing into the same `runs` table; the r
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -110,9 +110,9 @@ def dbt_cloud_source(
     resources = [
         runs,
         open_runs,
-        jobs_resource(api, as_of, stats),
-        projects_resource(api, as_of, stats),
-        environments_resource(api, as_of, stats),
+        listing_resource(api, "jobs", job_row, JOB_HINTS, as_of, stats),
+        listing_resource(api, "projects", project_row, PROJECT_HINTS, as_of, stats),
+        listing_resource(api, "environments", environment_row, ENVIRONMENT_HINTS, as_of, stats),
         loads_resource(as_of, since, full_refresh),
     ]
     if artifacts is not None:
@@ -202,50 +202,27 @@ def open_runs_resource(api: DbtCloudApi, open_run_ids: Sequence[int], stats: Ext
     return open_runs
 
 
-def jobs_resource(api: DbtCloudApi, as_of: datetime, stats: ExtractStats) -> DltResource:
-    """Every page of jobs. A deleted job leaves the listing; merge keeps our copy and its name."""
+def listing_resource(
+    api: DbtCloudApi,
+    name: str,
+    to_row: Callable[[dict[str, Any], datetime], dict[str, Any]],
+    hints: dict[str, dict[str, Any]],
+    as_of: datetime,
+    stats: ExtractStats,
+) -> DltResource:
+    """Every page of a listing (`jobs/`, `projects/`, `environments/`), merged on `id`.
 
-    @dlt.resource(
-        name="jobs", primary_key="id", write_disposition="merge", columns=JOB_HINTS, parallelized=True
-    )
-    def jobs() -> Iterator[list[dict[str, Any]]]:
-        for page in api.iter_pages("jobs/"):
-            stats.jobs += len(page)
-            yield [job_row(job, as_of) for job in page]
+    Objects deleted in dbt Cloud leave the listing; merge keeps our copy (and so the names of their
+    old runs), and `last_seen_at` tells when a listing last showed them.
+    """
 
-    return jobs
+    @dlt.resource(name=name, primary_key="id", write_disposition="merge", columns=hints, parallelized=True)
+    def listing() -> Iterator[list[dict[str, Any]]]:
+        for page in api.iter_pages(f"{name}/"):
+            setattr(stats, name, getattr(stats, name) + len(page))
+            yield [to_row(item, as_of) for item in page]
 
-
-def projects_resource(api: DbtCloudApi, as_of: datetime, stats: ExtractStats) -> DltResource:
-    """Every page of projects."""
-
-    @dlt.resource(
-        name="projects", primary_key="id", write_disposition="merge", columns=PROJECT_HINTS, parallelized=True
-    )
-    def projects() -> Iterator[list[dict[str, Any]]]:
-        for page in api.iter_pages("projects/"):
-            stats.projects += len(page)
-            yield [project_row(project, as_of) for project in page]
-
-    return projects
-
-
-def environments_resource(api: DbtCloudApi, as_of: datetime, stats: ExtractStats) -> DltResource:
-    """Every page of environments."""
-
-    @dlt.resource(
-        name="environments",
-        primary_key="id",
-        write_disposition="merge",
-        columns=ENVIRONMENT_HINTS,
-        parallelized=True,
-    )
-    def environments() -> Iterator[list[dict[str, Any]]]:
-        for page in api.iter_pages("environments/"):
-            stats.environments += len(page)
-            yield [environment_row(environment, as_of) for environment in page]
-
-    return environments
+    return listing
 
 
 def loads_resource(as_of: datetime, since: datetime | None, full_refresh: bool) -> DltResource:
