@@ -134,7 +134,9 @@ class DbtCloudApi:
 
     # -- listings --------------------------------------------------------------------------------
 
-    def iter_pages(self, path: str, params: JsonDict | None = None) -> Iterator[list[JsonDict]]:
+    def iter_pages(
+        self, path: str, params: JsonDict | None = None, first: JsonDict | None = None
+    ) -> Iterator[list[JsonDict]]:
         """Yield every page of a listing in order, fetching ahead on worker threads.
 
         The first page is fetched alone: an incremental load usually stops there (dlt closes this
@@ -143,11 +145,13 @@ class DbtCloudApi:
         the generator cancels what has not started. Offsets step by the rows actually received; a
         short page is completed before moving on, and the listing is read past the first page's
         `total_count` until a short page, because runs created while we page push older rows down.
+        `first` is the first page's envelope when the caller already has it.
         """
         base = dict(params or {})
-        first = self.request("GET", path, params={**base, "limit": PAGE_SIZE, "offset": 0})
+        if first is None:
+            first = self.first_page(path, base)
         rows: list[JsonDict] = first["data"] or []
-        total = _total_count(first, default=len(rows))
+        total = total_count(first, default=len(rows))
         yield rows
         if len(rows) < PAGE_SIZE and len(rows) >= total:
             return
@@ -184,6 +188,10 @@ class DbtCloudApi:
             finally:
                 for _, future in pending:
                     future.cancel()
+
+    def first_page(self, path: str, params: JsonDict | None = None) -> JsonDict:
+        """The first page of a listing, as the whole envelope (with `extra.pagination`)."""
+        return self.request("GET", path, params={**(params or {}), "limit": PAGE_SIZE, "offset": 0})
 
     def get_each(self, paths: Iterable[str], params: JsonDict | None = None) -> Iterator[tuple[str, Any]]:
         """GET many objects concurrently, in order; yields `(path, data)`, or `(path, ApiError)` on a 404."""
@@ -285,7 +293,7 @@ def _user_message(response: Response) -> str:
     return str(message)[:200]
 
 
-def _total_count(envelope: JsonDict, default: int) -> int:
+def total_count(envelope: JsonDict, default: int) -> int:
     pagination = (envelope.get("extra") or {}).get("pagination") or {}
     total = pagination.get("total_count")
     return int(total) if total is not None else default

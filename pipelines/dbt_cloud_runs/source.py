@@ -23,6 +23,7 @@ from dlt.sources import DltResource
 
 from .api import DbtCloudApi
 from .errors import ApiError
+from .head import RUN_DETAIL_PARAMS, RUNS_LIST_PARAMS, Head
 from .records import (
     ENVIRONMENT_HINTS,
     JOB_HINTS,
@@ -50,8 +51,6 @@ RUN_HINTS: dict[str, dict[str, Any]] = {
     # when the listing and the open-run refresh both carry a run, keep the fresher copy
     "updated_at": {"dedup_sort": "desc"},
 }
-RUNS_LIST_PARAMS = {"order_by": "-created_at", "include_related": '["trigger"]'}
-RUN_DETAIL_PARAMS = {"include_related": '["trigger"]'}
 RUNS_BATCH_ROWS = 1000
 
 
@@ -90,6 +89,7 @@ def dbt_cloud_source(
     full_refresh: bool = False,
     stats: ExtractStats | None = None,
     artifacts: ArtifactsPlan | None = None,
+    head: Head | None = None,
 ) -> list[DltResource]:
     """Every resource of one dbt Cloud account.
 
@@ -103,16 +103,17 @@ def dbt_cloud_source(
         full_refresh: recorded in `loads` (the caller drops the data).
         stats: filled with counts for the summary.
         artifacts: which finished runs get their `run_results.json` loaded; None loads none.
+        head: the first answers this load already read (see `head.py`), so they are not asked twice.
     """
     stats = stats if stats is not None else ExtractStats()
-    runs = runs_resource(api, since, lookback_hours, stats)
-    open_runs = open_runs_resource(api, open_run_ids, stats)
+    runs = runs_resource(api, since, lookback_hours, stats, head.runs_first_page if head else None)
+    open_runs = open_runs_resource(api, open_run_ids, stats, head.open_runs if head else None)
     resources = [
         runs,
         open_runs,
-        listing_resource(api, "jobs", job_row, JOB_HINTS, as_of, stats),
-        listing_resource(api, "projects", project_row, PROJECT_HINTS, as_of, stats),
-        listing_resource(api, "environments", environment_row, ENVIRONMENT_HINTS, as_of, stats),
+        listing_resource(api, "jobs", job_row, JOB_HINTS, as_of, stats, head),
+        listing_resource(api, "projects", project_row, PROJECT_HINTS, as_of, stats, head),
+        listing_resource(api, "environments", environment_row, ENVIRONMENT_HINTS, as_of, stats, head),
         loads_resource(as_of, since, full_refresh),
     ]
     if artifacts is not None:
@@ -124,7 +125,11 @@ def dbt_cloud_source(
 
 
 def runs_resource(
-    api: DbtCloudApi, since: datetime | None, lookback_hours: float, stats: ExtractStats
+    api: DbtCloudApi,
+    since: datetime | None,
+    lookback_hours: float,
+    stats: ExtractStats,
+    first_page: dict[str, Any] | None = None,
 ) -> DltResource:
     """Runs newest first, stopping at the first run older than cursor - lookback."""
     lag_seconds = lookback_hours * 3600 if lookback_hours else None
@@ -143,7 +148,7 @@ def runs_resource(
         batch: list[dict[str, Any]] = []
         # lag-adjusted: the oldest created_at this load still wants (None on a first load without --since)
         oldest_wanted = parse_timestamp(created_at.start_value)
-        with closing(api.iter_pages("runs/", params=RUNS_LIST_PARAMS)) as pages:
+        with closing(api.iter_pages("runs/", params=RUNS_LIST_PARAMS, first=first_page)) as pages:
             for page in pages:
                 stats.run_pages += 1
                 # runs created while we page shift offsets, so a run can come twice: keep the first
@@ -174,7 +179,12 @@ def _reaches_before(page: list[dict[str, Any]], oldest_wanted: datetime | None) 
     return any(value is not None and value < oldest_wanted for value in created)
 
 
-def open_runs_resource(api: DbtCloudApi, open_run_ids: Sequence[int], stats: ExtractStats) -> DltResource:
+def open_runs_resource(
+    api: DbtCloudApi,
+    open_run_ids: Sequence[int],
+    stats: ExtractStats,
+    fetched: list[tuple[str, Any]] | None = None,
+) -> DltResource:
     """Re-read by id every run an earlier load stored as queued/starting/running."""
 
     @dlt.resource(
@@ -189,7 +199,8 @@ def open_runs_resource(api: DbtCloudApi, open_run_ids: Sequence[int], stats: Ext
         paths = [f"runs/{run_id}/" for run_id in open_run_ids]
         stats.open_runs_requested = len(paths)
         refreshed = []
-        for path, run in api.get_each(paths, params=RUN_DETAIL_PARAMS):
+        answers = fetched if fetched is not None else api.get_each(paths, params=RUN_DETAIL_PARAMS)
+        for path, run in answers:
             if isinstance(run, ApiError):
                 stats.open_runs_missing.append(int(path.split("/")[1]))
                 continue
@@ -209,6 +220,7 @@ def listing_resource(
     hints: dict[str, dict[str, Any]],
     as_of: datetime,
     stats: ExtractStats,
+    head: Head | None = None,
 ) -> DltResource:
     """Every page of a listing (`jobs/`, `projects/`, `environments/`), merged on `id`.
 
@@ -218,7 +230,8 @@ def listing_resource(
 
     @dlt.resource(name=name, primary_key="id", write_disposition="merge", columns=hints, parallelized=True)
     def listing() -> Iterator[list[dict[str, Any]]]:
-        for page in api.iter_pages(f"{name}/"):
+        pages = head.listings[name] if head is not None else api.iter_pages(f"{name}/")
+        for page in pages:
             setattr(stats, name, getattr(stats, name) + len(page))
             yield [to_row(item, as_of) for item in page]
 

@@ -398,3 +398,65 @@ def test_docs_generate_last_step_falls_back_to_the_build_step(workdir: Path, fak
         ("build", 2)
     ]
     assert ("GET", "runs/8", {"include_related": ['["run_steps"]']}) in fake.requests
+
+
+def test_nothing_changed_records_the_check_without_rewriting(workdir: Path, fake: FakeDbtCloud) -> None:
+    fake.add_runs(*hourly_runs(150), make_run(500, T0 + timedelta(hours=151), status=3))
+    load(workdir, as_of=AS_OF)
+    dlt_loads = db_rows(workdir, "SELECT count(*) FROM dbt_cloud._dlt_loads")
+    fake.requests.clear()
+    later = AS_OF + timedelta(minutes=30)
+    summary = load(workdir, as_of=later)
+    assert (
+        summary.extra["Nothing changed since the last load"]
+        == "recorded the check (as_of), no rows rewritten"
+    )
+    assert (summary.runs_new, summary.runs_updated, summary.runs_total) == (0, 0, 151)
+    assert (summary.open_runs_refreshed, summary.open_runs_still_open) == (1, 1)
+    assert not summary.views.failed
+    assert sorted(path for _, path, _ in fake.requests) == [
+        "environments",
+        "jobs",
+        "projects",
+        "runs",
+        "runs/500",
+    ]
+    assert db_rows(workdir, "SELECT count(*) FROM dbt_cloud._dlt_loads") == dlt_loads, "no dlt load ran"
+    assert db_rows(workdir, "SELECT as_of FROM dbt_cloud.as_of") == [(later,)]
+    assert db_rows(workdir, "SELECT count(*) FROM dbt_cloud.loads") == [(2,)]
+
+
+@pytest.mark.parametrize("change", ["job renamed", "open run finished", "new run", "job deleted"])
+def test_any_change_takes_the_full_load_and_reads_the_head_once(
+    workdir: Path, fake: FakeDbtCloud, change: str
+) -> None:
+    fake.add_runs(*hourly_runs(150), make_run(500, T0 + timedelta(hours=151), status=3))
+    load(workdir, as_of=AS_OF)
+    if change == "job renamed":
+        fake.jobs[0].update(name="Nightly build v2", updated_at="2026-11-21 10:00:00+00:00")
+    elif change == "open run finished":
+        fake.add_runs(make_run(500, T0 + timedelta(hours=151), status=10))
+    elif change == "new run":
+        fake.add_runs(make_run(501, T0 + timedelta(hours=152)))
+    else:
+        fake.delete_job(2)
+    fake.requests.clear()
+    summary = load(workdir, as_of=AS_OF + timedelta(hours=1))
+    assert "Nothing changed since the last load" not in summary.extra
+    first_pages = [path for _, path, query in fake.requests if query.get("offset") == ["0"]]
+    assert sorted(first_pages) == ["environments", "jobs", "projects", "runs"], "each first page read once"
+    names = dict(db_rows(workdir, "SELECT id, name FROM dbt_cloud.jobs"))
+    statuses = dict(db_rows(workdir, "SELECT id, status FROM dbt_cloud.runs WHERE id >= 500"))
+    if change == "job renamed":
+        assert names[1] == "Nightly build v2"
+    elif change == "open run finished":
+        assert statuses[500] == 10
+    elif change == "new run":
+        assert statuses == {500: 3, 501: 10}
+    else:
+        assert names[2] == "Hourly marts"
+        assert db_rows(
+            workdir,
+            "SELECT id FROM dbt_cloud.jobs WHERE last_seen_at < (SELECT max(last_seen_at) "
+            "FROM dbt_cloud.jobs)",
+        ) == [(2,)]
