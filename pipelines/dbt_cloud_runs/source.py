@@ -120,7 +120,8 @@ def dbt_cloud_source(
         # a run can become final in the listing or in the open-run refresh: both feed the same table
         resources.append(run_results_resource(api, runs, "run_results", artifacts, as_of, stats))
         resources.append(run_results_resource(api, open_runs, "open_run_results", artifacts, as_of, stats))
-        resources.append(artifact_tables_resource())
+    # the tables exist (empty) even with artifacts off, so the model views can always be created
+    resources.append(artifact_tables_resource())
     return resources
 
 

@@ -37,7 +37,9 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run_pipeline(sim: DbtCloudSimulator, workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_pipeline(
+    sim: DbtCloudSimulator, workdir: Path, *args: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_CLOUD__", "DESTINATION__"))}
     env.update(
         {
@@ -49,6 +51,7 @@ def run_pipeline(sim: DbtCloudSimulator, workdir: Path, *args: str) -> subproces
             "RUNTIME__REQUEST_MAX_ATTEMPTS": "6",
             "RUNTIME__REQUEST_BACKOFF_FACTOR": "0.05",
             "RUNTIME__REQUEST_MAX_RETRY_DELAY": "1",
+            **(extra_env or {}),
         }
     )
     proc = subprocess.run(
@@ -195,3 +198,56 @@ def test_demo_uses_its_own_file(tmp_path: Path) -> None:
     assert "dbt_runs_demo.duckdb" in proc.stdout
     assert (tmp_path / "dbt_runs_demo.duckdb").exists()
     assert not (tmp_path / "real.duckdb").exists() and not (tmp_path / "dbt_runs.duckdb").exists()
+
+
+def test_settings_pick_file_and_state_dir(sim: DbtCloudSimulator, workdir: Path) -> None:
+    """dlt's DESTINATION__DUCKDB__CREDENTIALS picks the file; DLT_DATA_DIR holds the pipeline state."""
+    elsewhere = {"DESTINATION__DUCKDB__CREDENTIALS": str(workdir / "elsewhere.duckdb")}
+    proc = run_pipeline(sim, workdir, "--no-artifacts", extra_env=elsewhere)
+    assert proc.returncode == 0, proc.stderr
+    assert (workdir / "elsewhere.duckdb").exists() and not (workdir / "dbt_runs.duckdb").exists()
+    assert str(workdir / "elsewhere.duckdb") in proc.stdout
+    assert (workdir / "dlt" / "pipelines" / "dbt_runs" / "state.json").exists()
+
+
+def test_help_explains_each_flag(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ENTRY_POINT), "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0
+    for flag in (
+        "--since",
+        "--full-refresh",
+        "--destination",
+        "--lookback-hours",
+        "--no-artifacts",
+        "--demo",
+    ):
+        assert flag in proc.stdout
+    for command in ("trigger", "status", "cancel", "runs", "artifacts"):
+        assert command in proc.stdout
+
+
+def test_artifacts_loaded_once_and_a_triggered_run_joins_the_history(
+    sim: DbtCloudSimulator, workdir: Path
+) -> None:
+    assert run_pipeline(sim, workdir).returncode == 0
+    fetched_first = {r["path"] for r in sim.requests if r["path"].endswith("run_results.json")}
+    assert fetched_first, "recently finished runs had their run_results.json loaded"
+    assert scalar(workdir, "SELECT count(DISTINCT run_id) FROM dbt_cloud.run_results") > 0
+    assert scalar(workdir, "SELECT count(*) FROM dbt_cloud.run_results WHERE command = 'generate'") == 0
+
+    sim.trigger_plan(queue_seconds=0.2, run_seconds=0.3, outcome=10)
+    job_id = sim.jobs()[1]["id"]
+    trigger = run_pipeline(
+        sim, workdir, "trigger", str(job_id), "--wait", "--poll-seconds", "0.2", "--timeout", "30"
+    )
+    assert trigger.returncode == 0, trigger.stderr
+    run_id = max(
+        run["id"] for run in [sim.runs_by_id(i) for i in api_runs(sim)] if run["job_definition_id"] == job_id
+    )
+    sim.reset_requests()
+    assert run_pipeline(sim, workdir).returncode == 0
+    assert scalar(workdir, f"SELECT status FROM dbt_cloud.runs WHERE id = {run_id}") == 10
+    fetched_again = {r["path"] for r in sim.requests if r["path"].endswith("run_results.json")}
+    assert not fetched_again & fetched_first, "no run's artifact is fetched twice"

@@ -362,6 +362,7 @@ def test_no_artifacts_switch(workdir: Path, fake: FakeDbtCloud) -> None:
     settings.artifacts = False
     summary = run_load(make_pipeline(pipelines_dir=str(workdir / "p")), credentials(), settings, as_of=AS_OF)
     assert summary.extra["Artifacts (run_results.json)"] == "off"
+    assert not summary.views.failed, "the (empty) run_results tables exist, so the model views do too"
     assert not [path for _, path, _ in fake.requests if "artifacts" in path]
 
 
