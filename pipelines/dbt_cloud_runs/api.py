@@ -189,6 +189,30 @@ class DbtCloudApi:
                 for _, future in pending:
                     future.cancel()
 
+    def read_listing(
+        self, path: str, expected_total: int, params: JsonDict | None = None
+    ) -> list[list[JsonDict]]:
+        """Every page of a small listing whose size is roughly known, all pages asked for at once.
+
+        An account with 400 jobs would otherwise cost four round trips one after another on every
+        load. If the pages do not fit together (the listing grew past the plan, or a page came back
+        short), the listing is read again the ordinary way from its first page.
+        """
+        base = dict(params or {})
+        offsets = range(0, max(expected_total, 0) + 1, PAGE_SIZE)  # one page past it, to see the end
+        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="dbt-cloud-listing") as pool:
+            envelopes = list(pool.map(lambda offset: self._envelope(path, base, offset), offsets))
+        pages = [list(envelope["data"] or []) for envelope in envelopes]
+        total = total_count(envelopes[0], default=sum(len(page) for page in pages))
+        filled = [len(page) for page in pages]
+        short = next((i for i, count in enumerate(filled) if count < PAGE_SIZE), None)
+        if short is not None and not any(filled[short + 1 :]) and sum(filled) >= total:
+            return [page for page in pages if page]
+        return list(self.iter_pages(path, base, first=envelopes[0]))
+
+    def _envelope(self, path: str, base: JsonDict, offset: int) -> JsonDict:
+        return self.request("GET", path, params={**base, "limit": PAGE_SIZE, "offset": offset})
+
     def first_page(self, path: str, params: JsonDict | None = None) -> JsonDict:
         """The first page of a listing, as the whole envelope (with `extra.pagination`)."""
         return self.request("GET", path, params={**(params or {}), "limit": PAGE_SIZE, "offset": 0})

@@ -49,19 +49,23 @@ class StoredHead:
     """per listing, `updated_at` of the objects the latest listing showed"""
 
 
-def fetch_head(api: DbtCloudApi, open_run_ids: list[int]) -> Head:
-    """Read the head of the account, all requests at once."""
-    with ThreadPoolExecutor(max_workers=2 + len(LISTINGS), thread_name_prefix="dbt-cloud-head") as pool:
+def fetch_head(api: DbtCloudApi, open_run_ids: list[int], stored: StoredHead) -> Head:
+    """Read the head of the account, all requests at once (listings sized by what is stored)."""
+    # one round trip for all of it: each open run is its own request (there are few), within the rate limit
+    workers = min(1 + len(LISTINGS) + len(open_run_ids), 2 * api.max_workers)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dbt-cloud-head") as pool:
         runs = pool.submit(api.first_page, "runs/", RUNS_LIST_PARAMS)
-        open_runs = pool.submit(
-            lambda: list(api.get_each([f"runs/{run_id}/" for run_id in open_run_ids], RUN_DETAIL_PARAMS))
-        )
         listings = {
-            name: pool.submit(lambda name=name: list(api.iter_pages(f"{name}/"))) for name in LISTINGS
+            name: pool.submit(api.read_listing, f"{name}/", len(stored.listings.get(name, {})))
+            for name in LISTINGS
         }
+        open_runs = [
+            pool.submit(lambda path=f"runs/{run_id}/": next(api.get_each([path], RUN_DETAIL_PARAMS)))
+            for run_id in open_run_ids
+        ]
         return Head(
             runs_first_page=runs.result(),
-            open_runs=open_runs.result(),
+            open_runs=[future.result() for future in open_runs],
             listings={name: future.result() for name, future in listings.items()},
         )
 

@@ -86,20 +86,12 @@ def make_pipeline(
     # Runs arrive as Arrow tables, which dlt loads without `_dlt_load_id` unless asked; we want it on
     # every row (which load wrote it). An explicit user setting still wins.
     os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
-    pipeline = dlt.pipeline(
+    return dlt.pipeline(
         pipeline_name=pipeline_name,
         pipelines_dir=pipelines_dir,
-        destination=destination,
+        destination=destination or dlt.config.get("destination_type") or "duckdb",
         dataset_name=DATASET_NAME,
     )
-    if pipeline.destination is None:
-        pipeline = dlt.pipeline(
-            pipeline_name=pipeline_name,
-            pipelines_dir=pipelines_dir,
-            destination="duckdb",
-            dataset_name=DATASET_NAME,
-        )
-    return pipeline
 
 
 def data_location(pipeline: dlt.Pipeline) -> str:
@@ -168,21 +160,20 @@ def read_stored_state(pipeline: dlt.Pipeline, lookback_hours: float) -> StoredSt
     )
 
 
-def record_check(pipeline: dlt.Pipeline, as_of: datetime) -> None:
+def record_check(client: Any, dataset: str, as_of: datetime) -> None:
     """Record a load that found nothing to write: one `loads` row, so the views' "now" moves on.
 
     Written with one INSERT rather than a dlt load on purpose (see `head.py`); the `_dlt_*` columns
     dlt keeps NOT NULL get a load id of the same shape dlt uses and a fresh row id.
     """
-    with pipeline.sql_client() as client:
-        client.execute_sql(
-            f"INSERT INTO {pipeline.dataset_name}.loads"
-            " (load_id, as_of, since, full_refresh, _dlt_load_id, _dlt_id) VALUES (?, ?, NULL, false, ?, ?)",
-            as_of.isoformat(),
-            as_of,
-            f"{as_of.timestamp():.6f}",
-            uuid.uuid4().hex[:14],
-        )
+    client.execute_sql(
+        f"INSERT INTO {dataset}.loads"
+        " (load_id, as_of, since, full_refresh, _dlt_load_id, _dlt_id) VALUES (?, ?, NULL, false, ?, ?)",
+        as_of.isoformat(),
+        as_of,
+        f"{as_of.timestamp():.6f}",
+        uuid.uuid4().hex[:14],
+    )
 
 
 def run_load(
@@ -206,7 +197,7 @@ def run_load(
     stored = StoredState() if full_refresh else read_stored_state(pipeline, settings.lookback_hours)
     head = None
     if stored.head.cursor is not None:
-        head = fetch_head(api, stored.open_run_ids)
+        head = fetch_head(api, stored.open_run_ids, stored.head)
         if _is_duckdb(pipeline) and nothing_changed(head, stored.head, settings.lookback_hours):
             return _unchanged_summary(pipeline, head, stored, as_of, started)
     artifacts = None
@@ -275,7 +266,6 @@ def _unchanged_summary(
     pipeline: dlt.Pipeline, head: Head, stored: StoredState, as_of: datetime, started: float
 ) -> LoadSummary:
     """Nothing changed since the last load: record the check, refresh the views, say so."""
-    record_check(pipeline, as_of)
     summary = LoadSummary(
         runs_total=stored.run_count,
         open_runs_refreshed=sum(1 for _, run in head.open_runs if not isinstance(run, ApiError)),
@@ -288,6 +278,7 @@ def _unchanged_summary(
     )
     summary.extra["Nothing changed since the last load"] = "recorded the check (as_of), no rows rewritten"
     with pipeline.sql_client() as client:
+        record_check(client, pipeline.dataset_name, as_of)
         summary.views = apply_views(client, pipeline.dataset_name)
     summary.elapsed_seconds = time.monotonic() - started
     return summary

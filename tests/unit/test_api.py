@@ -125,3 +125,16 @@ def test_access_urls(value: str | None, expected: str) -> None:
 def test_bad_access_url() -> None:
     with pytest.raises(ConfigError, match="base_url"):
         normalize_base_url("cloud.getdbt.com")
+
+
+@pytest.mark.parametrize("expected", [0, 1, 99, 100, 120, 200, 250, 400])
+def test_read_listing_asks_every_page_at_once_and_still_reads_all(expected: int) -> None:
+    fake = FakeDbtCloud()
+    for job_id in range(1, 251):
+        fake.add_job(job_id, f"job {job_id}")
+    with requests_mock.Mocker() as mocker:
+        fake.install(mocker)
+        pages = api().read_listing("jobs/", expected_total=expected)
+    assert sorted(job["id"] for page in pages for job in page) == list(range(1, 251))
+    if expected in (200, 250):
+        assert len(fake.requests) == 3, "the planned pages fit: no second pass"
