@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .api import DbtCloudApi, total_count
@@ -125,9 +125,8 @@ def nothing_changed(head: Head, stored: StoredHead, lookback_hours: float) -> bo
 
 
 def _created(run: dict[str, Any]) -> datetime:
-    created = parse_timestamp(run.get("created_at"))
-    assert created is not None, "runs always have created_at"
-    return created
+    """A run's created_at; a run without one counts as oldest (it cannot be in the lookback window)."""
+    return parse_timestamp(run.get("created_at")) or datetime.min.replace(tzinfo=UTC)
 
 
 def _fingerprint(run: dict[str, Any]) -> Fingerprint:
