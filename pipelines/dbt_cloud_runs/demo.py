@@ -9,6 +9,8 @@ state, whatever `DESTINATION__DUCKDB__CREDENTIALS` says.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 import dlt
@@ -51,6 +53,12 @@ QUESTIONS: list[tuple[str, str]] = [
 ]
 
 
+def _python() -> str:
+    """This interpreter as the user would type it (`.venv/bin/python` from the project root)."""
+    path = os.path.relpath(sys.executable)
+    return path if not path.startswith("..") else sys.executable
+
+
 def run_demo(args: argparse.Namespace) -> int:
     """Serve a synthetic account, load it, print the summary and some answers."""
     from dbt_cloud_simulator import DbtCloudSimulator
@@ -78,10 +86,10 @@ def run_demo(args: argparse.Namespace) -> int:
         print("\n".join(format_table(headers, rows)) if rows else "  (none)")
     print(
         f"\nThe demo data is in {database} (schema dbt_cloud). Open it read-only:\n"
-        f"  python -c \"import duckdb; print(duckdb.connect('{database.name}', read_only=True)"
+        f"  {_python()} -c \"import duckdb; print(duckdb.connect('{database.name}', read_only=True)"
         f".sql('SELECT * FROM dbt_cloud.job_health LIMIT 10'))\"\n"
         f"  or: duckdb -readonly {database.name}   (DuckDB CLI)\n"
         "Your real data goes to dbt_runs.duckdb: fill .dlt/secrets.toml (see .dlt/secrets.toml.example) "
-        "and run python pipelines/dbt_runs.py"
+        f"and run {_python()} pipelines/dbt_runs.py"
     )
     return EXIT_OK
