@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import dlt
-from dlt.common.destination.exceptions import DestinationUndefinedEntity
+from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.common.destination.exceptions import DestinationUndefinedEntity, UnknownDestinationModule
+from dlt.common.exceptions import MissingDependencyException
 from dlt.destinations.exceptions import DatabaseException, DatabaseUndefinedRelation
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from .api import DbtCloudApi
 from .credentials import DbtCloudCredentials, LoadSettings
-from .errors import ApiError, DbtCloudError, DestinationError
+from .errors import ApiError, ConfigError, DbtCloudError, DestinationError
 from .head import Head, StoredHead, fetch_head, nothing_changed, stored_head_from_rows, stored_head_queries
 from .settings import DATASET_NAME, OPEN_STATUSES, PIPELINE_NAME
 from .source import ArtifactsPlan, ExtractStats, dbt_cloud_source
@@ -86,12 +88,16 @@ def make_pipeline(
     # Runs arrive as Arrow tables, which dlt loads without `_dlt_load_id` unless asked; we want it on
     # every row (which load wrote it). An explicit user setting still wins.
     os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
-    return dlt.pipeline(
-        pipeline_name=pipeline_name,
-        pipelines_dir=pipelines_dir,
-        destination=destination or dlt.config.get("destination_type") or "duckdb",
-        dataset_name=DATASET_NAME,
-    )
+    destination = destination or dlt.config.get("destination_type") or "duckdb"
+    try:
+        return dlt.pipeline(
+            pipeline_name=pipeline_name,
+            pipelines_dir=pipelines_dir,
+            destination=destination,
+            dataset_name=DATASET_NAME,
+        )
+    except (UnknownDestinationModule, MissingDependencyException) as exc:
+        raise destination_setup_error(exc, str(destination)) or exc from None
 
 
 def data_location(pipeline: dlt.Pipeline) -> str:
@@ -119,9 +125,9 @@ def query(pipeline: dlt.Pipeline, *sqls: str) -> list[list[tuple[Any, ...]]]:
     except (DatabaseUndefinedRelation, DestinationUndefinedEntity):
         results += [[] for _ in sqls[len(results) :]]
     except Exception as exc:
-        locked = destination_error(exc, pipeline)
-        if locked:
-            raise locked from None
+        explained = destination_error(exc, pipeline) or destination_setup_error(exc, pipeline)
+        if explained:
+            raise explained from None
         raise
     return results
 
@@ -296,12 +302,39 @@ def destination_error(exc: BaseException, pipeline: dlt.Pipeline) -> Destination
     return None
 
 
+def destination_setup_error(exc: BaseException, pipeline_or_name: Any) -> DbtCloudError | None:
+    """A destination a user named but did not set up: unknown, missing credentials or its package."""
+    name = (
+        pipeline_or_name
+        if isinstance(pipeline_or_name, str)
+        else getattr(getattr(pipeline_or_name, "destination", None), "destination_name", "the destination")
+    )
+    for cause in _chain(exc):
+        if isinstance(cause, UnknownDestinationModule):
+            return ConfigError(
+                f"Unknown dlt destination {cause.ref!r}: use --destination with a dlt destination name "
+                "(duckdb, postgres, bigquery, snowflake, motherduck, filesystem, ...)."
+            )
+        if isinstance(cause, ConfigFieldMissingException):
+            return ConfigError(
+                f"The {name} destination is missing settings ({cause.spec_name}: {', '.join(cause.fields)}): "
+                f"give them the dlt way, e.g. DESTINATION__{str(name).upper()}__CREDENTIALS or "
+                f"[destination.{name}.credentials] in .dlt/secrets.toml."
+            )
+        if isinstance(cause, MissingDependencyException):
+            return ConfigError(
+                f"The {name} destination needs a package that is not installed: {cause.dependencies}; "
+                f'install it, e.g. .venv/bin/pip install "dlt[{name}]".'
+            )
+    return None
+
+
 def explain_failure(exc: PipelineStepFailed, pipeline: dlt.Pipeline) -> BaseException:
     """Turn a failed dlt step into our one-line error when a user can fix the cause."""
     for cause in _chain(exc):
         if isinstance(cause, DbtCloudError):
             return cause
-    found = destination_error(exc, pipeline)
+    found = destination_error(exc, pipeline) or destination_setup_error(exc, pipeline)
     if found:
         return found
     if any(isinstance(cause, DatabaseException) for cause in _chain(exc)):

@@ -219,3 +219,16 @@ def test_locked_duckdb_file(fake: FakeDbtCloud, workdir: Path, capsys) -> None:
     assert code == EXIT_DESTINATION
     line = one_error_line(err)
     assert "is locked by another process" in line and "read-only" in line
+
+
+def test_unknown_destination(fake, capsys) -> None:
+    code, _, err = run_cli(capsys, "--destination", "nonsense")
+    assert code == EXIT_USAGE
+    assert "Unknown dlt destination 'nonsense'" in one_error_line(err)
+
+
+def test_destination_without_credentials(fake, capsys) -> None:
+    code, _, err = run_cli(capsys, "--destination", "postgres")
+    assert code == EXIT_USAGE
+    line = one_error_line(err)
+    assert "postgres destination is missing settings" in line and "DESTINATION__POSTGRES__CREDENTIALS" in line
