@@ -48,6 +48,16 @@ def parse_since(value: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def non_negative_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python pipelines/dbt_runs.py",
@@ -76,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--lookback-hours",
-        type=float,
+        type=non_negative_float,
         metavar="HOURS",
         help="re-read runs created up to this long before the newest stored run (default 6, "
         "or [dbt_cloud] lookback_hours)",

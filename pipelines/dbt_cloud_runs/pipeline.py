@@ -18,7 +18,11 @@ import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.common.destination.exceptions import DestinationUndefinedEntity, UnknownDestinationModule
 from dlt.common.exceptions import MissingDependencyException
-from dlt.destinations.exceptions import DatabaseException, DatabaseUndefinedRelation
+from dlt.destinations.exceptions import (
+    DatabaseException,
+    DatabaseUndefinedRelation,
+    DestinationConnectionError,
+)
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from .api import DbtCloudApi
@@ -298,6 +302,13 @@ def destination_error(exc: BaseException, pipeline: dlt.Pipeline) -> Destination
             f"The DuckDB file {data_location(pipeline).split(' (')[0]} is locked by another process "
             "(a BI tool or another load holds it open for writing): close it, or have the tool connect "
             "read-only, then run the load again."
+        )
+    connection = next((e for e in _chain(exc) if isinstance(e, DestinationConnectionError)), None)
+    if connection is not None:
+        reason = str(connection).split("The actual reason given is:")[-1].strip().splitlines()[0][:300]
+        return DestinationError(
+            f"Cannot open the destination ({reason}): check its location and credentials, e.g. "
+            "DESTINATION__DUCKDB__CREDENTIALS for the DuckDB file."
         )
     return None
 

@@ -232,3 +232,10 @@ def test_destination_without_credentials(fake, capsys) -> None:
     assert code == EXIT_USAGE
     line = one_error_line(err)
     assert "postgres destination is missing settings" in line and "DESTINATION__POSTGRES__CREDENTIALS" in line
+
+
+def test_destination_file_that_cannot_be_opened(fake, monkeypatch, capsys, workdir: Path) -> None:
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(workdir / "missing" / "dir" / "x.duckdb"))
+    code, _, err = run_cli(capsys)
+    assert code == EXIT_DESTINATION
+    assert "Cannot open the destination" in one_error_line(err)
