@@ -305,16 +305,16 @@ def run_results_resource(
         if not wanted:
             return
         fetched = []
-        for run, document in api.map_concurrently(
+        for run, documents in api.map_concurrently(
             lambda run: (run, _fetch_run_results(api, run["id"])), wanted
         ):
             plan.already_fetched.add(run["id"])
-            if document is None:
+            if documents is None:
                 stats.artifacts_missing += 1
                 fetched.append(artifact_fetch_row(run["id"], "none", as_of, 0))
                 continue
             stats.artifacts_fetched += 1
-            table = run_results_to_arrow(run, document)
+            table = _results_table(run, documents)
             fetched.append(artifact_fetch_row(run["id"], "loaded", as_of, table.num_rows))
             if table.num_rows:
                 yield dlt.mark.with_hints(table, _RESULTS_HINTS, create_table_variant=True)
@@ -329,35 +329,50 @@ _NOT_BUILD_COMMANDS = {"generate", "compile", "docs", "parse", "list", "ls", "sh
 _BUILD_STEP = re.compile(r"\bdbt\s+(build|run|test|seed|snapshot)\b")
 
 
-def _fetch_run_results(api: DbtCloudApi, run_id: int) -> Any:
-    """The run's build `run_results.json`, or None when it has none (404).
+def _fetch_run_results(api: DbtCloudApi, run_id: int) -> list[Any] | None:
+    """The run's `run_results.json` of every build step, in step order; None when it has none (404).
 
-    dbt Cloud serves the last step's document. If that step is not a build (docs generate, compile...),
-    the run's steps are read and the last step that ran `dbt build/run/test/seed/snapshot` is fetched:
-    two more requests, for such runs only.
+    dbt Cloud serves the last step's document. A `dbt build` step holds models, tests, seeds and
+    snapshots at once, so that is all we need. Otherwise (a job running `dbt run` then `dbt test`, or
+    ending with `dbt docs generate`) the run's steps are read and each step that ran `dbt build/run/
+    test/seed/snapshot` is fetched: one request for the steps plus one per other build step.
     """
     path = f"runs/{run_id}/artifacts/run_results.json"
     try:
-        document = api.get_raw(path).json()
+        last = api.get_raw(path).json()
     except ApiError as exc:
         if exc.status_code == 404:
             return None
         raise
-    command = (document.get("args") or {}).get("which") if isinstance(document, dict) else None
-    if command not in _NOT_BUILD_COMMANDS:
-        return document
+    command = (last.get("args") or {}).get("which") if isinstance(last, dict) else None
+    if command in (None, "build"):
+        return [last]
     run = api.get(f"runs/{run_id}/", params={"include_related": '["run_steps"]'})
     steps = sorted((run or {}).get("run_steps") or [], key=lambda step: step.get("index") or 0)
-    build_steps = [step for step in steps if _BUILD_STEP.search(str(step.get("name") or ""))]
-    if not build_steps:
-        return document
-    step = build_steps[-1].get("index") or steps.index(build_steps[-1]) + 1
-    try:
-        return api.get_raw(path, params={"step": step}).json()
-    except ApiError as exc:
-        if exc.status_code == 404:
-            return document
-        raise
+    indexes = [step.get("index") or position + 1 for position, step in enumerate(steps)]
+    build_steps = [
+        index for index, step in zip(indexes, steps, strict=True) if _BUILD_STEP.search(str(step.get("name")))
+    ]
+    documents = []
+    for index in build_steps:
+        if index == indexes[-1] and command not in _NOT_BUILD_COMMANDS:
+            documents.append(last)  # the last step's document, which we already have
+            continue
+        try:
+            documents.append(api.get_raw(path, params={"step": index}).json())
+        except ApiError as exc:
+            if exc.status_code != 404:
+                raise
+    return documents or [last]
+
+
+def _results_table(run: dict[str, Any], documents: list[Any]) -> pa.Table:
+    """One table for a run's documents; a node in several steps keeps its latest result."""
+    table = pa.concat_tables([run_results_to_arrow(run, document) for document in documents])
+    last_row = {unique_id: row for row, unique_id in enumerate(table.column("unique_id").to_pylist())}
+    if len(last_row) == table.num_rows:
+        return table
+    return table.take(sorted(last_row.values()))
 
 
 _ARTIFACT_RUN_COLUMNS = [

@@ -461,3 +461,35 @@ def test_any_change_takes_the_full_load_and_reads_the_head_once(
             "SELECT id FROM dbt_cloud.jobs WHERE last_seen_at < (SELECT max(last_seen_at) "
             "FROM dbt_cloud.jobs)",
         ) == [(2,)]
+
+
+def test_run_then_test_steps_both_loaded(workdir: Path, fake: FakeDbtCloud) -> None:
+    """A job running `dbt run` then `dbt test`: models come from step 2, tests from the last step."""
+    run = make_run(9, AS_OF - timedelta(days=1))
+    run["run_steps"] = [
+        {"index": 1, "name": "Clone git repository"},
+        {"index": 2, "name": "Invoke dbt run"},
+        {"index": 3, "name": "Invoke dbt test"},
+    ]
+    fake.add_runs(run)
+    models = run_results_document(9, models=2)
+    models["args"] = {"which": "run"}
+    tests = run_results_document(9, models=1)  # model_0 again, as a later step reports it
+    tests["args"] = {"which": "test"}
+    tests["results"][0]["execution_time"] = 9.0
+    tests["results"].append(
+        dict(tests["results"][0], unique_id="test.analytics.not_null_x.abc", status="pass")
+    )
+    fake.artifacts[9] = tests
+    fake.artifacts["9/2"] = models
+    load(workdir, as_of=AS_OF)
+    assert db_rows(
+        workdir, "SELECT unique_id, command, execution_time FROM dbt_cloud.run_results ORDER BY unique_id"
+    ) == [
+        ("model.analytics.model_0", "test", 9.0),
+        ("model.analytics.model_1", "run", 3.0),
+        ("test.analytics.not_null_x.abc", "test", 9.0),
+    ]
+    assert db_rows(workdir, "SELECT results FROM dbt_cloud.run_artifacts WHERE run_id = 9") == [(3,)]
+    steps = sorted(q.get("step", ["last"])[0] for _, path, q in fake.requests if "artifacts" in path)
+    assert steps == ["2", "last"], "the last step is not fetched twice"
