@@ -26,11 +26,12 @@ from dlt.destinations.exceptions import (
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from .api import DbtCloudApi
+from .artifacts import ArtifactsPlan
 from .credentials import DbtCloudCredentials, LoadSettings
 from .errors import ApiError, ConfigError, DbtCloudError, DestinationError
 from .head import Head, StoredHead, fetch_head, nothing_changed, stored_head_from_rows, stored_head_queries
 from .settings import DATASET_NAME, OPEN_STATUSES, PIPELINE_NAME
-from .source import ArtifactsPlan, ExtractStats, dbt_cloud_source
+from .source import ExtractStats, dbt_cloud_source
 from .views import ViewResult, apply_views
 
 
@@ -245,7 +246,7 @@ def run_load(
     )
     if artifacts is not None:
         summary.extra["Artifacts (run_results.json)"] = (
-            f"{stats.artifacts_fetched} loaded, {stats.artifacts_missing} runs without one"
+            f"{artifacts.fetched} loaded, {artifacts.missing} runs without one"
         )
     else:
         summary.extra["Artifacts (run_results.json)"] = "off"

@@ -1,4 +1,5 @@
-"""The dlt source: runs (incremental, newest first), open-run refresh, jobs, projects, environments.
+"""The dlt source: runs (incremental, newest first), open-run refresh, jobs, projects, environments,
+and (from `artifacts.py`) each newly finished run's `run_results.json`.
 
 Runs are listed `order_by=-created_at` and paging stops at the first run older than the stored
 cursor minus the lookback window: `dlt.sources.incremental(row_order="desc", lag=...)` closes the
@@ -9,10 +10,8 @@ however old, through a second resource writing into the same `runs` table; the r
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
-from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,6 +21,7 @@ import pyarrow as pa
 from dlt.sources import DltResource
 
 from .api import DbtCloudApi
+from .artifacts import ArtifactsPlan, artifact_tables_resource, run_results_resource
 from .errors import ApiError
 from .head import RUN_DETAIL_PARAMS, RUNS_LIST_PARAMS, Head
 from .records import (
@@ -36,15 +36,7 @@ from .records import (
     project_row,
     runs_to_arrow,
 )
-from .run_results import (
-    RUN_ARTIFACTS_HINTS,
-    RUN_RESULTS_HINTS,
-    RUN_RESULTS_PRIMARY_KEY,
-    RUN_RESULTS_SCHEMA,
-    artifact_fetch_row,
-    run_results_to_arrow,
-)
-from .settings import DATASET_NAME, FINAL_STATUSES, OPEN_STATUSES
+from .settings import DATASET_NAME, OPEN_STATUSES
 
 RUN_HINTS: dict[str, dict[str, Any]] = {
     "id": {"nullable": False},
@@ -52,15 +44,6 @@ RUN_HINTS: dict[str, dict[str, Any]] = {
     "updated_at": {"dedup_sort": "desc"},
 }
 RUNS_BATCH_ROWS = 1000
-
-
-@dataclass
-class ArtifactsPlan:
-    """Which runs get their `run_results.json` fetched: final, `artifacts_saved`, finished after
-    `finished_after`, and not fetched by an earlier load (`already_fetched`, from `run_artifacts`)."""
-
-    finished_after: datetime
-    already_fetched: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -75,8 +58,6 @@ class ExtractStats:
     jobs: int = 0
     projects: int = 0
     environments: int = 0
-    artifacts_fetched: int = 0
-    artifacts_missing: int = 0
 
 
 @dlt.source(name=DATASET_NAME, max_table_nesting=0)
@@ -118,8 +99,8 @@ def dbt_cloud_source(
     ]
     if artifacts is not None:
         # a run can become final in the listing or in the open-run refresh: both feed the same table
-        resources.append(run_results_resource(api, runs, "run_results", artifacts, as_of, stats))
-        resources.append(run_results_resource(api, open_runs, "open_run_results", artifacts, as_of, stats))
+        resources.append(run_results_resource(api, runs, "run_results", artifacts, as_of))
+        resources.append(run_results_resource(api, open_runs, "open_run_results", artifacts, as_of))
     # the tables exist (empty) even with artifacts off, so the model views can always be created
     resources.append(artifact_tables_resource())
     return resources
@@ -247,150 +228,3 @@ def loads_resource(as_of: datetime, since: datetime | None, full_refresh: bool) 
         yield {"load_id": as_of.isoformat(), "as_of": as_of, "since": since, "full_refresh": full_refresh}
 
     return loads
-
-
-# One transformer feeds two tables, so each batch carries its own table hints (a table variant).
-_RESULTS_HINTS = dlt.mark.make_hints(
-    table_name="run_results",
-    primary_key=RUN_RESULTS_PRIMARY_KEY,
-    write_disposition="merge",
-    columns=deepcopy(RUN_RESULTS_HINTS),  # dlt writes into the hint dicts it is given
-)
-_FETCHED_HINTS = dlt.mark.make_hints(
-    table_name="run_artifacts",
-    primary_key="run_id",
-    write_disposition="merge",
-    columns=deepcopy(RUN_ARTIFACTS_HINTS),
-)
-_RUN_ARTIFACTS_SCHEMA = pa.schema(
-    [
-        pa.field("run_id", pa.int64(), nullable=False),
-        pa.field("outcome", pa.string(), nullable=False),
-        pa.field("fetched_at", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("results", pa.int64(), nullable=False),
-    ]
-)
-
-
-def artifact_tables_resource() -> DltResource:
-    """Empty `run_results`/`run_artifacts` tables, so their views exist before the first artifact."""
-
-    @dlt.resource(name="artifact_tables", write_disposition="merge")
-    def artifact_tables() -> Iterator[Any]:
-        yield dlt.mark.with_hints(RUN_RESULTS_SCHEMA.empty_table(), _RESULTS_HINTS, create_table_variant=True)
-        yield dlt.mark.with_hints(
-            _RUN_ARTIFACTS_SCHEMA.empty_table(), _FETCHED_HINTS, create_table_variant=True
-        )
-
-    return artifact_tables
-
-
-def run_results_resource(
-    api: DbtCloudApi,
-    parent: DltResource,
-    name: str,
-    plan: ArtifactsPlan,
-    as_of: datetime,
-    stats: ExtractStats,
-) -> DltResource:
-    """Child of a runs resource: each newly final run's `run_results.json`, fetched once.
-
-    A 404 (no artifact: the run failed before dbt started, or it was never saved) is recorded as
-    "none" in `run_artifacts`, like a loaded one, so no later load asks again.
-    """
-
-    @dlt.transformer(data_from=parent, name=name, write_disposition="merge")
-    def run_results(runs: pa.Table) -> Iterator[Any]:
-        wanted = [run for run in runs.select(_ARTIFACT_RUN_COLUMNS).to_pylist() if _wants_artifact(run, plan)]
-        if not wanted:
-            return
-        fetched = []
-        for run, documents in api.map_concurrently(
-            lambda run: (run, _fetch_run_results(api, run["id"])), wanted
-        ):
-            plan.already_fetched.add(run["id"])
-            if documents is None:
-                stats.artifacts_missing += 1
-                fetched.append(artifact_fetch_row(run["id"], "none", as_of, 0))
-                continue
-            stats.artifacts_fetched += 1
-            table = _results_table(run, documents)
-            fetched.append(artifact_fetch_row(run["id"], "loaded", as_of, table.num_rows))
-            if table.num_rows:
-                yield dlt.mark.with_hints(table, _RESULTS_HINTS, create_table_variant=True)
-        yield dlt.mark.with_hints(fetched, _FETCHED_HINTS, create_table_variant=True)
-
-    return run_results
-
-
-# Commands whose run_results.json says nothing about building: dbt Cloud serves the *last* step's
-# document, and a job with "generate docs" on ends with `dbt docs generate`.
-_NOT_BUILD_COMMANDS = {"generate", "compile", "docs", "parse", "list", "ls", "show", "deps", "debug"}
-_BUILD_STEP = re.compile(r"\bdbt\s+(build|run|test|seed|snapshot)\b")
-
-
-def _fetch_run_results(api: DbtCloudApi, run_id: int) -> list[Any] | None:
-    """The run's `run_results.json` of every build step, in step order; None when it has none (404).
-
-    dbt Cloud serves the last step's document. A `dbt build` step holds models, tests, seeds and
-    snapshots at once, so that is all we need. Otherwise (a job running `dbt run` then `dbt test`, or
-    ending with `dbt docs generate`) the run's steps are read and each step that ran `dbt build/run/
-    test/seed/snapshot` is fetched: one request for the steps plus one per other build step.
-    """
-    path = f"runs/{run_id}/artifacts/run_results.json"
-    try:
-        last = api.get_raw(path).json()
-    except ApiError as exc:
-        if exc.status_code == 404:
-            return None
-        raise
-    command = (last.get("args") or {}).get("which") if isinstance(last, dict) else None
-    if command in (None, "build"):
-        return [last]
-    run = api.get(f"runs/{run_id}/", params={"include_related": '["run_steps"]'})
-    steps = sorted((run or {}).get("run_steps") or [], key=lambda step: step.get("index") or 0)
-    indexes = [step.get("index") or position + 1 for position, step in enumerate(steps)]
-    build_steps = [
-        index for index, step in zip(indexes, steps, strict=True) if _BUILD_STEP.search(str(step.get("name")))
-    ]
-    documents = []
-    for index in build_steps:
-        if index == indexes[-1] and command not in _NOT_BUILD_COMMANDS:
-            documents.append(last)  # the last step's document, which we already have
-            continue
-        try:
-            documents.append(api.get_raw(path, params={"step": index}).json())
-        except ApiError as exc:
-            if exc.status_code != 404:
-                raise
-    return documents or [last]
-
-
-def _results_table(run: dict[str, Any], documents: list[Any]) -> pa.Table:
-    """One table for a run's documents; a node in several steps keeps its latest result."""
-    table = pa.concat_tables([run_results_to_arrow(run, document) for document in documents])
-    last_row = {unique_id: row for row, unique_id in enumerate(table.column("unique_id").to_pylist())}
-    if len(last_row) == table.num_rows:
-        return table
-    return table.take(sorted(last_row.values()))
-
-
-_ARTIFACT_RUN_COLUMNS = [
-    "id",
-    "job_definition_id",
-    "environment_id",
-    "project_id",
-    "status",
-    "artifacts_saved",
-    "finished_at",
-]
-
-
-def _wants_artifact(run: dict[str, Any], plan: ArtifactsPlan) -> bool:
-    return (
-        run["status"] in FINAL_STATUSES
-        and bool(run["artifacts_saved"])
-        and run["finished_at"] is not None
-        and run["finished_at"] >= plan.finished_after
-        and run["id"] not in plan.already_fetched
-    )
