@@ -67,6 +67,8 @@ class LoadSettings(BaseConfiguration):
     requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE
     artifacts: bool = True
     artifacts_days: int = DEFAULT_ARTIFACTS_DAYS
+    publish_path: str | None = None
+    """a DuckDB file that every successful load replaces with a copy of the dataset, for readers"""
 
 
 def normalize_base_url(value: str | None) -> str:
