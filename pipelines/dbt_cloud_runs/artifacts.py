@@ -1,13 +1,18 @@
 """dlt resources for run artifacts: each newly finished run's `run_results.json`, fetched once.
 
 A transformer child of the runs listing and of the open-run refresh (a run becomes final in either),
-writing `run_results` (parsed by `run_results.py`) and `run_artifacts` (which runs were asked for).
+writing `run_results` (parsed by `run_results.py`) and `run_artifacts` (which runs were asked for),
+plus a backlog resource for stored runs whose document is still owed (a load with `--no-artifacts`,
+or an earlier fetch that failed). One run's artifact never fails a load: a body that is not a
+run_results document is recorded as "unreadable", a request that keeps failing as "failed", each with
+its reason, and later loads try again up to `ARTIFACT_MAX_ATTEMPTS` times.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +25,7 @@ from dlt.sources import DltResource
 from .api import DbtCloudApi
 from .errors import ApiError
 from .run_results import (
+    ARTIFACT_MAX_ATTEMPTS,
     RUN_ARTIFACTS_HINTS,
     RUN_RESULTS_HINTS,
     RUN_RESULTS_PRIMARY_KEY,
@@ -33,13 +39,44 @@ from .settings import FINAL_STATUSES
 @dataclass
 class ArtifactsPlan:
     """Which runs get their `run_results.json` fetched: final, `artifacts_saved`, finished after
-    `finished_after`, and not fetched by an earlier load (`already_fetched`, from `run_artifacts`).
+    `finished_after`, and not settled by an earlier load (`already_fetched`, from `run_artifacts`).
+    Several resources fetch on worker threads; `claim` makes sure each run is fetched once per load.
     Counts what it did, for the load summary."""
 
     finished_after: datetime
     already_fetched: set[int] = field(default_factory=set)
+    attempts: dict[int, int] = field(default_factory=dict)
+    """earlier attempts of runs whose fetch failed or was unreadable"""
     fetched: int = 0
     missing: int = 0
+    failed: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def claim(self, run_id: int) -> bool:
+        """True for the first caller of this load asking for `run_id`."""
+        with self._lock:
+            if run_id in self.already_fetched:
+                return False
+            self.already_fetched.add(run_id)
+            return True
+
+    def count(self, outcome: str) -> None:
+        with self._lock:
+            if outcome == "loaded":
+                self.fetched += 1
+            elif outcome == "none":
+                self.missing += 1
+            else:
+                self.failed += 1
+
+    def summary(self) -> str:
+        text = f"{self.fetched} loaded, {self.missing} runs without one"
+        if self.failed:
+            text += (
+                f", {self.failed} failed (recorded in run_artifacts with the reason; later loads try "
+                f"again, up to {ARTIFACT_MAX_ATTEMPTS} times)"
+            )
+        return text
 
 
 # One transformer feeds two tables, so each batch carries its own table hints (a table variant).
@@ -61,6 +98,8 @@ _RUN_ARTIFACTS_SCHEMA = pa.schema(
         pa.field("outcome", pa.string(), nullable=False),
         pa.field("fetched_at", pa.timestamp("us", tz="UTC"), nullable=False),
         pa.field("results", pa.int64(), nullable=False),
+        pa.field("reason", pa.string()),
+        pa.field("attempts", pa.int64()),
     ]
 )
 
@@ -94,25 +133,70 @@ def run_results_resource(
     @dlt.transformer(data_from=parent, name=name, write_disposition="merge")
     def run_results(runs: pa.Table) -> Iterator[Any]:
         wanted = [run for run in runs.select(_ARTIFACT_RUN_COLUMNS).to_pylist() if _wants_artifact(run, plan)]
-        if not wanted:
-            return
-        fetched = []
-        for run, documents in api.map_concurrently(
-            lambda run: (run, _fetch_run_results(api, run["id"])), wanted
-        ):
-            plan.already_fetched.add(run["id"])
-            if documents is None:
-                plan.missing += 1
-                fetched.append(artifact_fetch_row(run["id"], "none", as_of, 0))
-                continue
-            plan.fetched += 1
-            table = _results_table(run, documents)
-            fetched.append(artifact_fetch_row(run["id"], "loaded", as_of, table.num_rows))
-            if table.num_rows:
-                yield dlt.mark.with_hints(table, _RESULTS_HINTS, create_table_variant=True)
-        yield dlt.mark.with_hints(fetched, _FETCHED_HINTS, create_table_variant=True)
+        yield from _fetch_and_record(api, [run for run in wanted if plan.claim(run["id"])], plan, as_of)
 
     return run_results
+
+
+def artifacts_backlog_resource(
+    api: DbtCloudApi, runs: Sequence[dict[str, Any]], plan: ArtifactsPlan, as_of: datetime
+) -> DltResource:
+    """Stored runs whose document is still owed: skipped by `--no-artifacts`, or failed before."""
+
+    @dlt.resource(name="artifacts_backlog", write_disposition="merge", parallelized=True)
+    def artifacts_backlog() -> Iterator[Any]:
+        wanted = [run for run in runs if _wants_artifact(run, plan) and plan.claim(run["id"])]
+        yield from _fetch_and_record(api, wanted, plan, as_of)
+
+    return artifacts_backlog
+
+
+def _fetch_and_record(
+    api: DbtCloudApi, runs: list[dict[str, Any]], plan: ArtifactsPlan, as_of: datetime
+) -> Iterator[Any]:
+    """Fetch each run's documents concurrently; yield their rows and one `run_artifacts` row per run."""
+    if not runs:
+        return
+    fetched = []
+    for run, outcome in api.map_concurrently(lambda run: (run, _fetch_outcome(api, run["id"])), runs):
+        documents, reason = outcome
+        attempt = plan.attempts.get(run["id"], 0) + 1
+        if reason is not None:
+            plan.count("failed")
+            kind = "failed" if reason.startswith(_REQUEST_FAILED) else "unreadable"
+            fetched.append(artifact_fetch_row(run["id"], kind, as_of, 0, reason=reason, attempts=attempt))
+            continue
+        if documents is None:
+            plan.count("none")
+            fetched.append(artifact_fetch_row(run["id"], "none", as_of, 0, attempts=attempt))
+            continue
+        try:
+            table = _results_table(run, documents)
+        except (ValueError, TypeError, KeyError, AttributeError, pa.ArrowException) as exc:
+            plan.count("failed")
+            reason = f"not a run_results document: {type(exc).__name__}: {str(exc)[:160]}"
+            fetched.append(
+                artifact_fetch_row(run["id"], "unreadable", as_of, 0, reason=reason, attempts=attempt)
+            )
+            continue
+        plan.count("loaded")
+        fetched.append(artifact_fetch_row(run["id"], "loaded", as_of, table.num_rows, attempts=attempt))
+        if table.num_rows:
+            yield dlt.mark.with_hints(table, _RESULTS_HINTS, create_table_variant=True)
+    yield dlt.mark.with_hints(fetched, _FETCHED_HINTS, create_table_variant=True)
+
+
+_REQUEST_FAILED = "request failed"
+
+
+def _fetch_outcome(api: DbtCloudApi, run_id: int) -> tuple[list[Any] | None, str | None]:
+    """`(documents, None)`, `(None, None)` for no artifact, or `(None, reason)` when it went wrong."""
+    try:
+        return _fetch_run_results(api, run_id), None
+    except ApiError as exc:
+        return None, f"{_REQUEST_FAILED}: {str(exc)[:200]}"
+    except ValueError as exc:  # the body is not JSON: a proxy's page, a cut-off document
+        return None, f"not JSON: {str(exc)[:160]}"
 
 
 # Commands whose run_results.json says nothing about building: dbt Cloud serves the *last* step's
@@ -186,3 +270,7 @@ def _wants_artifact(run: dict[str, Any], plan: ArtifactsPlan) -> bool:
         and run["finished_at"] >= plan.finished_after
         and run["id"] not in plan.already_fetched
     )
+
+
+BACKLOG_COLUMNS = _ARTIFACT_RUN_COLUMNS
+"""The run columns the backlog query reads, in this order."""

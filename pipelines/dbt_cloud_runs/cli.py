@@ -7,14 +7,16 @@ Every error a user can cause ends as one `error: ...` line on stderr and a non-z
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from types import FrameType
 
 import pendulum
 
 from . import jobs_cli
-from .errors import EXIT_OK, DbtCloudError
+from .errors import EXIT_OK, ConfigError, DbtCloudError, Interrupted, interrupt_exit_code
 
 DESCRIPTION = """\
 Load dbt Cloud run history (runs, jobs, projects, environments) into DuckDB or any dlt destination,
@@ -26,7 +28,8 @@ account_id, base_url, ...) or DBT_CLOUD__* environment variables.
 
 EPILOG = """\
 exit codes: 0 ok, 1 run finished with Error, 2 usage or configuration error, 3 dbt Cloud API error,
-4 run cancelled, 5 timed out waiting, 6 destination error (e.g. DuckDB file locked)
+4 run cancelled, 5 timed out waiting, 6 destination error (e.g. DuckDB file locked, views not created),
+7 another load is running, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)
 
 examples:
   python pipelines/dbt_runs.py --demo            try it against a local simulated account
@@ -39,10 +42,10 @@ def parse_since(value: str) -> datetime:
     """`--since` accepts a date or a timestamp (ISO 8601); naive values are UTC."""
     try:
         parsed = pendulum.parse(value)
-    except (ValueError, pendulum.parsing.exceptions.ParserError) as exc:  # type: ignore[attr-defined]
-        raise argparse.ArgumentTypeError(
-            f"not a date: {value!r} (use YYYY-MM-DD or an ISO timestamp)"
-        ) from exc
+    except (ValueError, pendulum.parsing.exceptions.ParserError):  # type: ignore[attr-defined]
+        parsed = None
+    if not isinstance(parsed, date):  # unparseable, or a duration (P1D) or a time of day
+        raise argparse.ArgumentTypeError(f"not a date: {value!r} (use YYYY-MM-DD or an ISO timestamp)")
     if not isinstance(parsed, datetime):  # a bare date parses to pendulum.Date
         parsed = pendulum.datetime(parsed.year, parsed.month, parsed.day)
     return parsed.astimezone(UTC)
@@ -76,6 +79,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--full-refresh",
         action="store_true",
         help="drop the loaded tables and the pipeline state, then reload everything from scratch",
+    )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="confirm --full-refresh without a question (needed when not on a terminal)",
+    )
+    parser.add_argument(
+        "--lock-wait",
+        type=non_negative_float,
+        metavar="SECONDS",
+        help="when another load of the same pipeline or file is running, wait this long for it before "
+        "giving up with exit 7 (default 0, or [dbt_cloud] lock_wait_seconds)",
     )
     parser.add_argument(
         "--destination",
@@ -122,13 +137,22 @@ def run_load_command(args: argparse.Namespace) -> int:
     from .credentials import resolve_credentials, resolve_load_settings
     from .pipeline import make_pipeline, run_load
 
+    if args.since is not None and args.since > datetime.now(UTC):
+        raise ConfigError(
+            f"--since {args.since:%Y-%m-%d %H:%M} is in the future: a load from there would load nothing; "
+            "give a past date, e.g. --since 2026-01-01."
+        )
     credentials = resolve_credentials()
     settings = resolve_load_settings()
     if args.lookback_hours is not None:
         settings.lookback_hours = args.lookback_hours
     if args.no_artifacts:
         settings.artifacts = False
+    if args.lock_wait is not None:
+        settings.lock_wait_seconds = args.lock_wait
     pipeline = make_pipeline(destination=args.destination)
+    if args.full_refresh:
+        confirm_full_refresh(pipeline, assume_yes=args.yes)
     summary = run_load(pipeline, credentials, settings, since=args.since, full_refresh=args.full_refresh)
     print(f"Loaded dbt Cloud account {credentials.account_id} from {credentials.base_url}")
     for line in summary.lines():
@@ -136,15 +160,46 @@ def run_load_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def confirm_full_refresh(pipeline: object, assume_yes: bool) -> None:
+    """`--full-refresh` drops the stored history: ask on a terminal, else require `--yes`."""
+    from .pipeline import query
+
+    dataset = pipeline.dataset_name  # type: ignore[attr-defined]
+    (rows,) = query(pipeline, f"SELECT count(*) FROM {dataset}.runs")  # type: ignore[arg-type]
+    stored = int(rows[0][0]) if rows else 0
+    if stored == 0 or assume_yes:
+        return
+    what = (
+        f"--full-refresh drops the {stored} stored runs (including any older than the year dbt Cloud still "
+        "serves) and reloads; a copy of a DuckDB file is saved beside it first"
+    )
+    if not sys.stdin.isatty():
+        raise ConfigError(f"{what}. Add --yes to confirm.")
+    answer = input(f"{what}. Continue? [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise ConfigError("full refresh not confirmed: nothing was changed.")
+
+
+def _raise_interrupted(signal_number: int, frame: FrameType | None) -> None:
+    raise Interrupted(signal_number)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse, dispatch, and turn user-fixable errors into one line and an exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # SIGTERM (systemd, Airflow, Kubernetes, `kill`) stops us like Ctrl-C does
+    signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
         return int(args.handler(args))
     except DbtCloudError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted: nothing of this load was committed", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        name = "terminated (SIGTERM)" if isinstance(exc, Interrupted) else "interrupted"
+        print(
+            f"{name}: stopped before the end; the store keeps the last good load and the next load "
+            "completes or discards what this one left, then catches up (nothing is lost)",
+            file=sys.stderr,
+        )
+        return interrupt_exit_code(exc)

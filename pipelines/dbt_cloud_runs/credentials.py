@@ -67,6 +67,8 @@ class LoadSettings(BaseConfiguration):
     requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE
     artifacts: bool = True
     artifacts_days: int = DEFAULT_ARTIFACTS_DAYS
+    lock_wait_seconds: float = 0.0
+    """how long a load waits for another load of the same pipeline or file before giving up"""
     publish_path: str | None = None
     """a DuckDB file that every successful load replaces with a copy of the dataset, for readers"""
 
@@ -113,6 +115,8 @@ def resolve_load_settings() -> LoadSettings:
         ) from None
     if settings.lookback_hours < 0:
         raise ConfigError("[dbt_cloud] lookback_hours must be 0 or more.")
+    if settings.lock_wait_seconds < 0:
+        raise ConfigError("[dbt_cloud] lock_wait_seconds must be 0 or more.")
     if settings.max_workers < 1 or settings.requests_per_minute < 1:
         raise ConfigError("[dbt_cloud] max_workers and requests_per_minute must be at least 1.")
     return settings

@@ -12,6 +12,7 @@ EXIT_API = 3
 EXIT_RUN_CANCELLED = 4
 EXIT_TIMEOUT = 5
 EXIT_DESTINATION = 6
+EXIT_BUSY = 7
 
 
 class DbtCloudError(Exception):
@@ -41,3 +42,29 @@ class DestinationError(DbtCloudError):
     """The destination cannot be written (e.g. the DuckDB file is held by another process)."""
 
     exit_code = EXIT_DESTINATION
+
+
+class LoadBusyError(DbtCloudError):
+    """Another load holds the pipeline's state dir or destination: this one did nothing."""
+
+    exit_code = EXIT_BUSY
+
+
+class ViewsError(DbtCloudError):
+    """The data was loaded, but some views could not be created: answers would be missing."""
+
+    exit_code = EXIT_DESTINATION
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (what cron's kill, systemd, Airflow and Kubernetes send), raised like Ctrl-C's
+    KeyboardInterrupt so every `except KeyboardInterrupt` that cleans up handles both."""
+
+    def __init__(self, signal_number: int) -> None:
+        super().__init__(signal_number)
+        self.signal_number = signal_number
+
+
+def interrupt_exit_code(exc: KeyboardInterrupt) -> int:
+    """130 for Ctrl-C, 143 for SIGTERM: the shell's 128 + signal number."""
+    return 128 + getattr(exc, "signal_number", 2)

@@ -18,6 +18,7 @@ from typing import Any
 from .api import DbtCloudApi, total_count
 from .errors import ApiError
 from .records import parse_timestamp
+from .settings import OPEN_STATUSES
 
 LISTINGS = ("jobs", "projects", "environments")
 RUNS_LIST_PARAMS = {"order_by": "-created_at", "include_related": '["trigger"]'}
@@ -72,12 +73,13 @@ def fetch_head(api: DbtCloudApi, open_run_ids: list[int], stored: StoredHead) ->
 
 def stored_head_queries(dataset: str, lookback_hours: float) -> list[str]:
     """The queries that read a `StoredHead` (run with the other pre-load queries, one connection)."""
-    lookback = f"INTERVAL {int(lookback_hours * 3600)} SECOND"
+    lookback = f"INTERVAL '{int(lookback_hours * 3600)} seconds'"  # DuckDB and PostgreSQL both read this
     queries = [
         f"SELECT max(created_at) FROM {dataset}.runs",
         f"SELECT id, updated_at, status FROM {dataset}.runs "
         f"WHERE created_at >= (SELECT max(created_at) FROM {dataset}.runs) - {lookback}",
-        f"SELECT id, updated_at, status FROM {dataset}.runs WHERE status IN (1, 2, 3)",
+        f"SELECT id, updated_at, status FROM {dataset}.runs "
+        f"WHERE status IN ({', '.join(str(code) for code in sorted(OPEN_STATUSES))})",
     ]
     queries += [
         f"SELECT id, updated_at FROM {dataset}.{name} "

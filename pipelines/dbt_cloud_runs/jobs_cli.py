@@ -16,12 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import EXIT_OK, ConfigError
+from .errors import EXIT_OK, ConfigError, interrupt_exit_code
 from .settings import STATUS_BY_NAME
 from .text_table import format_table
 
 JsonDict = dict[str, Any]
-INTERRUPTED = 130
 
 WAIT_EPILOG = """\
 exit codes: 0 success (or still open without --wait), 1 run ended in Error, 2 usage or configuration,
@@ -380,13 +379,13 @@ def _wait(api: Any, run: JsonDict, args: argparse.Namespace, cancel_on_timeout: 
             cancelled = ops.cancel_run(api, run["id"])
             say(f"Timed out: cancel requested for {ops.describe(cancelled, api.base_url)}")
         raise exc
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print(
             f"interrupted: stopped watching run {run['id']}; it goes on in dbt Cloud: "
             f"{ops.run_url(run, api.base_url) or ''}",
             file=sys.stderr,
         )
-        return INTERRUPTED
+        return interrupt_exit_code(exc)
     return _outcome(api, final)
 
 

@@ -7,8 +7,8 @@ out as `DbtCloudError` subclasses carrying one clear line.
 from __future__ import annotations
 
 import os
+import shutil
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,12 +25,16 @@ from dlt.destinations.exceptions import (
 )
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from . import load_checks
 from .api import DbtCloudApi
-from .artifacts import ArtifactsPlan
+from .artifacts import BACKLOG_COLUMNS, ArtifactsPlan
 from .credentials import DbtCloudCredentials, LoadSettings
-from .errors import ApiError, ConfigError, DbtCloudError, DestinationError
+from .errors import ApiError, ConfigError, DbtCloudError, DestinationError, ViewsError
 from .head import Head, StoredHead, fetch_head, nothing_changed, stored_head_from_rows, stored_head_queries
-from .settings import DATASET_NAME, OPEN_STATUSES, PIPELINE_NAME
+from .load_lock import load_lock
+from .recovery import Recovery, finish_interrupted_load
+from .run_results import ARTIFACT_MAX_ATTEMPTS, ARTIFACT_RETRY_OUTCOMES
+from .settings import DATASET_NAME, FINAL_STATUSES, OPEN_STATUSES, PIPELINE_NAME
 from .source import ExtractStats, dbt_cloud_source
 from .views import ViewResult, apply_views
 
@@ -103,6 +107,11 @@ def make_pipeline(
         )
     except (UnknownDestinationModule, MissingDependencyException) as exc:
         raise destination_setup_error(exc, str(destination)) or exc from None
+    except OSError as exc:  # dlt creates its state dir here
+        raise ConfigError(
+            f"cannot write dlt's state dir ({exc.strerror}: {exc.filename}): set DLT_DATA_DIR to a writable "
+            "folder (default ~/.dlt)."
+        ) from None
 
 
 def data_location(pipeline: dlt.Pipeline) -> str:
@@ -150,40 +159,50 @@ class StoredState:
     """runs stored as queued/starting/running: re-read by id, however old"""
     run_count: int = 0
     fetched_artifacts: set[int] = field(default_factory=set)
-    """runs whose run_results.json was fetched (or found missing): never asked again"""
+    """runs whose run_results.json is settled (loaded, none, or out of attempts): never asked again"""
+    artifact_attempts: dict[int, int] = field(default_factory=dict)
+    """runs whose fetch failed or was unreadable, and how many loads tried"""
+    artifacts_backlog: list[dict[str, Any]] = field(default_factory=list)
+    """stored runs in the artifacts window whose document is still owed"""
     head: StoredHead = field(default_factory=StoredHead)
 
 
-def read_stored_state(pipeline: dlt.Pipeline, lookback_hours: float) -> StoredState:
+def read_stored_state(pipeline: dlt.Pipeline, settings: LoadSettings, as_of: datetime) -> StoredState:
+    """Everything the load needs from the destination, over one connection."""
     dataset = pipeline.dataset_name
-    open_rows, count_rows, fetched_rows, *head_rows = query(
+    retry = ", ".join(f"'{outcome}'" for outcome in ARTIFACT_RETRY_OUTCOMES)
+    window_start = (as_of - timedelta(days=settings.artifacts_days)).isoformat()
+    backlog_sql = (
+        f"SELECT {', '.join('r.' + c for c in BACKLOG_COLUMNS)} FROM {dataset}.runs AS r "
+        f"LEFT JOIN {dataset}.run_artifacts AS a ON a.run_id = r.id "
+        f"WHERE r.artifacts_saved AND r.finished_at >= '{window_start}' "
+        f"AND r.status IN ({', '.join(str(code) for code in sorted(FINAL_STATUSES))}) "
+        f"AND (a.run_id IS NULL OR (a.outcome IN ({retry}) "
+        f"AND coalesce(a.attempts, 1) < {ARTIFACT_MAX_ATTEMPTS}))"
+    )
+    open_rows, count_rows, artifact_rows, backlog_rows, *head_rows = query(
         pipeline,
         _open_runs_sql(dataset),
         f"SELECT count(*) FROM {dataset}.runs",
-        f"SELECT run_id FROM {dataset}.run_artifacts",
-        *stored_head_queries(dataset, lookback_hours),
+        f"SELECT run_id, outcome, attempts FROM {dataset}.run_artifacts",
+        backlog_sql if settings.artifacts else "SELECT 1 WHERE 1 = 0",
+        *stored_head_queries(dataset, settings.lookback_hours),
     )
+    settled: set[int] = set()
+    attempts: dict[int, int] = {}
+    for run_id, outcome, tried in artifact_rows:
+        tried = int(tried or 1)
+        if outcome in ARTIFACT_RETRY_OUTCOMES and tried < ARTIFACT_MAX_ATTEMPTS:
+            attempts[int(run_id)] = tried
+        else:
+            settled.add(int(run_id))
     return StoredState(
         open_run_ids=[int(row[0]) for row in open_rows],
         run_count=int(count_rows[0][0]) if count_rows else 0,
-        fetched_artifacts={int(row[0]) for row in fetched_rows},
+        fetched_artifacts=settled,
+        artifact_attempts=attempts,
+        artifacts_backlog=[dict(zip(BACKLOG_COLUMNS, row, strict=True)) for row in backlog_rows],
         head=stored_head_from_rows(head_rows),
-    )
-
-
-def record_check(client: Any, dataset: str, as_of: datetime) -> None:
-    """Record a load that found nothing to write: one `loads` row, so the views' "now" moves on.
-
-    Written with one INSERT rather than a dlt load on purpose (see `head.py`); the `_dlt_*` columns
-    dlt keeps NOT NULL get a load id of the same shape dlt uses and a fresh row id.
-    """
-    client.execute_sql(
-        f"INSERT INTO {dataset}.loads"
-        " (load_id, as_of, since, full_refresh, _dlt_load_id, _dlt_id) VALUES (?, ?, NULL, false, ?, ?)",
-        as_of.isoformat(),
-        as_of,
-        f"{as_of.timestamp():.6f}",
-        uuid.uuid4().hex[:14],
     )
 
 
@@ -197,25 +216,63 @@ def run_load(
 ) -> LoadSummary:
     """Load one account into the pipeline's destination and (re)create the views.
 
-    A load that fails half-way commits nothing: dlt only stores the new cursor with the data, so
-    the next load starts from the last good one and fills everything in.
+    The story: take the load lock; finish what an interrupted load left; read what is stored; read
+    the account's head; if nothing changed, record the check, else let dlt extract, normalize and
+    load; then the views. A load that fails half-way commits nothing: dlt stores the new cursor with
+    the data, so the next load starts from the last good one and fills everything in.
     """
     started = time.monotonic()
     as_of = as_of or datetime.now(UTC)
-    api = DbtCloudApi(
-        credentials, max_workers=settings.max_workers, requests_per_minute=settings.requests_per_minute
-    )
-    stored = StoredState() if full_refresh else read_stored_state(pipeline, settings.lookback_hours)
-    head = None
-    if stored.head.cursor is not None:
-        head = fetch_head(api, stored.open_run_ids, stored.head)
-        if _is_duckdb(pipeline) and nothing_changed(head, stored.head, settings.lookback_hours):
-            return _unchanged_summary(pipeline, head, stored, as_of, started)
+    with load_lock(lock_paths(pipeline), wait_seconds=settings.lock_wait_seconds):
+        recovery = finish_interrupted_load(pipeline, explain=lambda exc: explain_destination(exc, pipeline))
+        backup = backup_store(pipeline, as_of) if full_refresh else None
+        api = DbtCloudApi(
+            credentials, max_workers=settings.max_workers, requests_per_minute=settings.requests_per_minute
+        )
+        stored = StoredState() if full_refresh else read_stored_state(pipeline, settings, as_of)
+        head = None
+        if stored.head.cursor is not None:
+            head = fetch_head(api, stored.open_run_ids, stored.head)
+            if not stored.artifacts_backlog and nothing_changed(head, stored.head, settings.lookback_hours):
+                summary = _unchanged_summary(pipeline, head, stored, as_of)
+                return _finish(summary, recovery, backup, started)
+        summary = _extract_and_load(pipeline, api, settings, stored, head, since, full_refresh, as_of)
+        return _finish(summary, recovery, backup, started)
+
+
+def _finish(summary: LoadSummary, recovery: Recovery, backup: Path | None, started: float) -> LoadSummary:
+    if recovery.line():
+        summary.extra["Earlier load"] = recovery.line()
+    if backup is not None:
+        summary.extra["Before the full refresh"] = f"the old store was copied to {backup}"
+    summary.elapsed_seconds = time.monotonic() - started
+    if summary.views.failed:
+        names = ", ".join(sorted(summary.views.failed))
+        first = next(iter(summary.views.failed.values()))
+        raise ViewsError(
+            f"the data was loaded, but {len(summary.views.failed)} view(s) could not be created: {names} "
+            f"({first}). Answers from them are missing until a load creates them."
+        )
+    return summary
+
+
+def _extract_and_load(
+    pipeline: dlt.Pipeline,
+    api: DbtCloudApi,
+    settings: LoadSettings,
+    stored: StoredState,
+    head: Head | None,
+    since: datetime | None,
+    full_refresh: bool,
+    as_of: datetime,
+) -> LoadSummary:
+    """Something changed (or this is a first load): a dlt extract/normalize/load cycle."""
     artifacts = None
     if settings.artifacts:
         artifacts = ArtifactsPlan(
             finished_after=as_of - timedelta(days=settings.artifacts_days),
             already_fetched=stored.fetched_artifacts,
+            attempts=stored.artifact_attempts,
         )
     stats = ExtractStats()
     source = dbt_cloud_source(
@@ -228,12 +285,19 @@ def run_load(
         stats=stats,
         artifacts=artifacts,
         head=head,
+        unchanged_runs=stored.head.recent_runs,
+        artifacts_backlog=stored.artifacts_backlog if artifacts is not None else [],
     )
     try:
+        if full_refresh:
+            with pipeline.sql_client() as client:
+                load_checks.drop_table(client, pipeline.dataset_name)
         info = pipeline.run(
             source, refresh="drop_sources" if full_refresh else None, loader_file_format="parquet"
         )
     except PipelineStepFailed as exc:
+        raise explain_failure(exc, pipeline) from None
+    except (DatabaseException, DestinationUndefinedEntity) as exc:
         raise explain_failure(exc, pipeline) from None
     summary = LoadSummary(
         open_runs_refreshed=stats.open_runs_requested - len(stats.open_runs_missing),
@@ -244,12 +308,7 @@ def run_load(
         run_pages=stats.run_pages,
         location=data_location(pipeline),
     )
-    if artifacts is not None:
-        summary.extra["Artifacts (run_results.json)"] = (
-            f"{artifacts.fetched} loaded, {artifacts.missing} runs without one"
-        )
-    else:
-        summary.extra["Artifacts (run_results.json)"] = "off"
+    summary.extra["Artifacts (run_results.json)"] = artifacts.summary() if artifacts is not None else "off"
 
     dataset = pipeline.dataset_name
     load_ids = ", ".join(f"'{load_id}'" for load_id in info.loads_ids) or "''"
@@ -264,8 +323,8 @@ def run_load(
     summary.runs_updated = max(0, (int(written_rows[0][0]) if written_rows else 0) - summary.runs_new)
     summary.open_runs_still_open = len(open_rows)
     with pipeline.sql_client() as client:
+        load_checks.ensure_table(client, dataset)
         summary.views = apply_views(client, dataset)
-    summary.elapsed_seconds = time.monotonic() - started
     return summary
 
 
@@ -273,8 +332,58 @@ def _is_duckdb(pipeline: dlt.Pipeline) -> bool:
     return pipeline.destination is not None and pipeline.destination.destination_type.endswith("duckdb")
 
 
+def duckdb_file(pipeline: dlt.Pipeline) -> Path | None:
+    """The DuckDB file the pipeline writes, when its destination is DuckDB."""
+    if not _is_duckdb(pipeline):
+        return None
+    try:
+        credentials = pipeline.destination_client().config.credentials  # type: ignore[attr-defined]
+    except Exception as exc:
+        raise explain_destination(exc, pipeline) or exc from None
+    database = getattr(credentials, "database", None)
+    return Path(database).resolve() if database and database != ":memory:" else None
+
+
+def lock_paths(pipeline: dlt.Pipeline) -> list[tuple[Path, str]]:
+    """The load's locks: its state dir, and its DuckDB file when it has one."""
+    paths = [
+        (
+            Path(pipeline.pipelines_dir) / f"{pipeline.pipeline_name}.load.lock",
+            f"state dir {pipeline.working_dir}",
+        )
+    ]
+    database = duckdb_file(pipeline)
+    if database is not None:
+        if not database.parent.is_dir():
+            raise DestinationError(
+                f"Cannot open the destination ({database.parent} does not exist): check its location, "
+                "e.g. DESTINATION__DUCKDB__CREDENTIALS for the DuckDB file."
+            )
+        paths.append((database.with_name(database.name + ".load.lock"), f"{database}"))
+    return paths
+
+
+def backup_store(pipeline: dlt.Pipeline, as_of: datetime) -> Path | None:
+    """Before `--full-refresh` drops the history, copy the DuckDB file beside it (runs older than the
+    year dbt Cloud still serves exist nowhere else)."""
+    database = duckdb_file(pipeline)
+    if database is None or not database.exists():
+        return None
+    target = database.with_name(
+        f"{database.stem}.before-full-refresh-{as_of:%Y%m%dT%H%M%SZ}{database.suffix}"
+    )
+    try:
+        shutil.copy2(database, target)
+    except OSError as exc:
+        raise DestinationError(
+            f"could not save a copy of {database} before the full refresh ({exc.strerror}): free some space "
+            "or copy it yourself, then run again. Nothing was dropped."
+        ) from None
+    return target
+
+
 def _unchanged_summary(
-    pipeline: dlt.Pipeline, head: Head, stored: StoredState, as_of: datetime, started: float
+    pipeline: dlt.Pipeline, head: Head, stored: StoredState, as_of: datetime
 ) -> LoadSummary:
     """Nothing changed since the last load: record the check, refresh the views, say so."""
     summary = LoadSummary(
@@ -289,10 +398,14 @@ def _unchanged_summary(
     )
     summary.extra["Nothing changed since the last load"] = "recorded the check (as_of), no rows rewritten"
     with pipeline.sql_client() as client:
-        record_check(client, pipeline.dataset_name, as_of)
+        load_checks.record(client, pipeline.dataset_name, as_of)
         summary.views = apply_views(client, pipeline.dataset_name)
-    summary.elapsed_seconds = time.monotonic() - started
     return summary
+
+
+def explain_destination(exc: BaseException, pipeline: dlt.Pipeline) -> DbtCloudError | None:
+    """A destination failure a user can fix, as our one-line error (None when it is not one)."""
+    return destination_error(exc, pipeline) or destination_setup_error(exc, pipeline)
 
 
 def destination_error(exc: BaseException, pipeline: dlt.Pipeline) -> DestinationError | None:
@@ -344,8 +457,8 @@ def destination_setup_error(exc: BaseException, pipeline_or_name: Any) -> DbtClo
 def explain_failure(exc: PipelineStepFailed, pipeline: dlt.Pipeline) -> BaseException:
     """Turn a failed dlt step into our one-line error when a user can fix the cause."""
     for cause in _chain(exc):
-        if isinstance(cause, DbtCloudError):
-            return cause
+        if isinstance(cause, DbtCloudError | KeyboardInterrupt):
+            return cause  # dlt wraps Ctrl-C and SIGTERM too: unwrap them for the CLI
     found = destination_error(exc, pipeline) or destination_setup_error(exc, pipeline)
     if found:
         return found

@@ -101,13 +101,19 @@ _TIMING_COLUMNS = {
     ("execute", "completed_at"): "execute_completed_at",
 }
 
-ARTIFACT_OUTCOMES = ("loaded", "none")
+ARTIFACT_OUTCOMES = ("loaded", "none", "unreadable", "failed")
+"""loaded/none are final; unreadable (a body that is not a run_results document) and failed (the
+request kept failing) are tried again by later loads, up to `ARTIFACT_MAX_ATTEMPTS` in all."""
+ARTIFACT_RETRY_OUTCOMES = ("unreadable", "failed")
+ARTIFACT_MAX_ATTEMPTS = 3
 
 RUN_ARTIFACTS_HINTS: dict[str, dict[str, Any]] = {
     "run_id": {"data_type": "bigint", "nullable": False},
     "outcome": {"data_type": "text", "nullable": False},
     "fetched_at": {"data_type": "timestamp", "nullable": False},
     "results": {"data_type": "bigint", "nullable": False},
+    "reason": {"data_type": "text", "nullable": True},
+    "attempts": {"data_type": "bigint", "nullable": True},
 }
 """dlt column hints for `run_artifacts` (primary key `run_id`)."""
 
@@ -266,12 +272,20 @@ def _timestamps(values: list[Any]) -> pa.Array:
         return pa.array([_timestamp(value) for value in values], type=TIMESTAMP)
 
 
-def artifact_fetch_row(run_id: int, outcome: str, fetched_at: datetime | str, results: int) -> JsonDict:
+def artifact_fetch_row(
+    run_id: int,
+    outcome: str,
+    fetched_at: datetime | str,
+    results: int,
+    reason: str | None = None,
+    attempts: int = 1,
+) -> JsonDict:
     """A `run_artifacts` row: this run's `run_results.json` was asked for, so no later load asks again.
 
     `outcome` is "loaded" (the document was read; `results` is its number of rows) or "none" (404: the run
     failed before dbt started, or saved nothing). Recording "none" too is what keeps a run without
-    artifacts from costing a request on every load.
+    artifacts from costing a request on every load. "unreadable" and "failed" carry the `reason` and
+    how many loads have tried (`attempts`); later loads try again until `ARTIFACT_MAX_ATTEMPTS`.
     """
     if outcome not in ARTIFACT_OUTCOMES:
         raise ValueError(f"outcome must be one of {ARTIFACT_OUTCOMES}, got {outcome!r}")
@@ -281,4 +295,11 @@ def artifact_fetch_row(run_id: int, outcome: str, fetched_at: datetime | str, re
     when = parse_timestamp(fetched_at)
     if when is None:
         raise ValueError("fetched_at is required")
-    return {"run_id": run_id_int, "outcome": outcome, "fetched_at": when, "results": int(results)}
+    return {
+        "run_id": run_id_int,
+        "outcome": outcome,
+        "fetched_at": when,
+        "results": int(results),
+        "reason": reason,
+        "attempts": int(attempts),
+    }

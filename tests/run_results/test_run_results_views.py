@@ -140,23 +140,15 @@ COMMANDS = {110: "generate"}  # the others are `dbt build`
 
 
 def _install_as_of(con: duckdb.DuckDBPyConnection) -> None:
-    """The real sql/as_of.sql over a one-row `loads` when it exists and works here, else a stand-in."""
+    """The real sql/as_of.sql over a one-row `loads` and an empty `load_checks`."""
     con.execute(
         "CREATE TABLE dbt_cloud.loads "
         "(load_id TEXT, as_of TIMESTAMPTZ, since TIMESTAMPTZ, full_refresh BOOLEAN)"
     )
+    con.execute("CREATE TABLE dbt_cloud.load_checks (checked_at TIMESTAMPTZ)")
     con.execute("INSERT INTO dbt_cloud.loads VALUES ('1', ?, NULL, false)", [AS_OF])
-    real = SQL_DIR / "as_of.sql"
-    if real.is_file():
-        try:
-            con.execute(real.read_text())
-            if con.execute("SELECT as_of FROM dbt_cloud.as_of").fetchall() == [(AS_OF,)]:
-                return
-        except duckdb.Error:
-            pass
-    con.execute(
-        "CREATE OR REPLACE VIEW dbt_cloud.as_of AS SELECT TIMESTAMPTZ '2026-11-20 12:00:00+00' AS as_of"
-    )
+    con.execute((SQL_DIR / "as_of.sql").read_text())
+    assert con.execute("SELECT as_of FROM dbt_cloud.as_of").fetchall() == [(AS_OF,)]
 
 
 @pytest.fixture

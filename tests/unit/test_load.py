@@ -13,7 +13,7 @@ import pytest
 import requests_mock
 from dbt_cloud_runs.credentials import DbtCloudCredentials, LoadSettings
 from dbt_cloud_runs.pipeline import LoadSummary, make_pipeline, run_load
-from fake_api import ACCOUNT_ID, BASE_URL, T0, TOKEN, FakeDbtCloud, make_run
+from fake_api import ACCOUNT_ID, BASE_URL, T0, TOKEN, FakeDbtCloud, fmt, make_run
 
 AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -194,7 +194,27 @@ def test_incremental_load_stops_at_first_old_run(workdir: Path, fake: FakeDbtClo
     summary = load(workdir, lookback_hours=6)
     assert runs_requests(fake) == [0], "one page holds the 5 new runs and the 6 h lookback"
     assert (summary.runs_new, summary.runs_total) == (5, 1005)
-    assert summary.runs_updated == 7  # the lookback window: runs created at cursor-6h .. cursor re-read
+    # the lookback window (runs created at cursor-6h .. cursor) is re-read, but nothing in it changed
+    assert summary.runs_updated == 0
+    assert db_rows(workdir, "SELECT count(DISTINCT _dlt_load_id) FROM dbt_cloud.runs WHERE id > 990") == [(2,)]
+
+
+def test_lookback_rewrites_only_runs_that_changed(workdir: Path, fake: FakeDbtCloud) -> None:
+    fake.add_runs(*hourly_runs(300))
+    load(workdir, lookback_hours=6)
+    changed = fake.runs[297]
+    changed["status_message"] = "edited after the run"
+    changed["updated_at"] = fmt(T0 + timedelta(hours=400))
+    fake.add_runs(*hourly_runs(1, start_id=301))
+    summary = load(workdir, lookback_hours=6)
+    assert (summary.runs_new, summary.runs_updated) == (1, 1)
+    rewritten = db_rows(
+        workdir,
+        "SELECT id FROM dbt_cloud.runs WHERE _dlt_load_id = (SELECT max(_dlt_load_id) FROM dbt_cloud.runs) "
+        "ORDER BY id",
+    )
+    assert rewritten == [(297,), (301,)]
+    assert db_rows(workdir, "SELECT status_message FROM dbt_cloud.runs WHERE id = 297") == [("edited after the run",)]
 
 
 def test_incremental_load_pages_until_cursor_minus_lookback(workdir: Path, fake: FakeDbtCloud) -> None:
@@ -424,7 +444,10 @@ def test_nothing_changed_records_the_check_without_rewriting(workdir: Path, fake
     ]
     assert db_rows(workdir, "SELECT count(*) FROM dbt_cloud._dlt_loads") == dlt_loads, "no dlt load ran"
     assert db_rows(workdir, "SELECT as_of FROM dbt_cloud.as_of") == [(later,)]
-    assert db_rows(workdir, "SELECT count(*) FROM dbt_cloud.loads") == [(2,)]
+    assert db_rows(workdir, "SELECT count(*) FROM dbt_cloud.loads") == [(1,)], "loads holds dlt loads only"
+    assert db_rows(workdir, "SELECT checked_at FROM dbt_cloud.load_checks") == [(later,)]
+    unknown = "SELECT count(*) FROM dbt_cloud.loads WHERE _dlt_load_id NOT IN (SELECT load_id FROM dbt_cloud._dlt_loads)"
+    assert db_rows(workdir, unknown) == [(0,)], "no forged dlt bookkeeping"
 
 
 @pytest.mark.parametrize("change", ["job renamed", "open run finished", "new run", "job deleted"])

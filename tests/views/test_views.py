@@ -31,6 +31,7 @@ TABLES = {
     "projects": "id BIGINT, name VARCHAR",
     "environments": "id BIGINT, name VARCHAR, project_id BIGINT",
     "loads": "load_id VARCHAR, as_of TIMESTAMPTZ",
+    "load_checks": "checked_at TIMESTAMPTZ",
 }
 
 
@@ -378,6 +379,7 @@ def test_dataset_name_is_substituted(tmp_path: Path) -> None:
     con = duckdb.connect(":memory:")
     con.execute("CREATE SCHEMA other")
     con.execute("CREATE TABLE other.loads (load_id VARCHAR, as_of TIMESTAMPTZ)")
+    con.execute("CREATE TABLE other.load_checks (checked_at TIMESTAMPTZ)")
     (tmp_path / "as_of.sql").write_text((SQL_DIR / "as_of.sql").read_text())
     result = apply_views(Client(con), dataset_name="other", sql_dir=tmp_path)
     assert result.created == ["as_of"]

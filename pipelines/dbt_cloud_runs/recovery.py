@@ -1,0 +1,71 @@
+"""Load packages left behind by an interrupted or failed load: finished, or discarded, first.
+
+dlt keeps a load's extracted or normalized package on disk until it is loaded. Left alone, the next
+`pipeline.run(data)` only loads that old package and returns without extracting ("the data you passed
+will not be extracted"), so a scheduled load would exit 0 with every run created since missing. Here
+such packages are loaded before the new load extracts, in the same process. A package that cannot be
+loaded for a reason of its own (a file cut short by `kill -9`, say) is aborted with dlt's
+`abort_packages`, which also rolls the local state (the runs cursor) back to where that package
+started, so the new load reads its data again and nothing is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import dlt
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from .errors import DbtCloudError
+
+
+@dataclass
+class Recovery:
+    """What was found from an earlier load, for the summary."""
+
+    finished: int = 0
+    """packages loaded now"""
+    discarded: int = 0
+    """packages aborted (their data is read again by this load)"""
+    reason: str = ""
+
+    def line(self) -> str | None:
+        if self.finished:
+            return f"finished {self.finished} load package(s) an interrupted load left behind"
+        if self.discarded:
+            return (
+                f"discarded {self.discarded} load package(s) an interrupted load left behind "
+                f"({self.reason}); their data is read again by this load"
+            )
+        return None
+
+
+def finish_interrupted_load(
+    pipeline: dlt.Pipeline, explain: Callable[[BaseException], DbtCloudError | None]
+) -> Recovery:
+    """Load what an earlier load left pending, or abort it; then the pipeline is clean.
+
+    `explain` turns a destination failure a user can fix (the DuckDB file held by another process)
+    into our error: then the package is kept for the next load and this one stops.
+    """
+    if not pipeline.has_pending_data:
+        return Recovery()
+    packages = len(pipeline.list_extracted_load_packages()) + len(pipeline.list_normalized_load_packages())
+    try:
+        if pipeline.list_extracted_load_packages():
+            pipeline.normalize()
+        pipeline.load()
+        return Recovery(finished=packages)
+    except PipelineStepFailed as exc:
+        explained = explain(exc)
+        if explained is not None:
+            raise explained from None
+        reason = str(exc).strip().splitlines()[0][:200]
+    try:
+        pipeline.abort_packages()
+    except PipelineStepFailed:
+        # the abort itself could not run: wipe the local working state; dlt restores the state of
+        # the last good load from the destination on the next run
+        pipeline.drop()
+    return Recovery(discarded=packages, reason=reason)
