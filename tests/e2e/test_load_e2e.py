@@ -8,92 +8,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pytest
-import requests
-from dbt_cloud_runs.records import parse_timestamp
 from dbt_cloud_simulator import DbtCloudSimulator
+from e2e_support import ENTRY_POINT, TOKEN, api_runs, run_pipeline, scalar, stored_runs
 
 pytestmark = pytest.mark.e2e
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ENTRY_POINT = REPO_ROOT / "pipelines" / "dbt_runs.py"
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-TOKEN = "dbtc_e2e_secret_token_value"
-
-
-@pytest.fixture
-def sim() -> Iterator[DbtCloudSimulator]:
-    with DbtCloudSimulator(runs=1500, jobs=120, seed=11, now=NOW, token=TOKEN) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    return tmp_path
-
-
-def run_pipeline(
-    sim: DbtCloudSimulator, workdir: Path, *args: str, extra_env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_CLOUD__", "DESTINATION__"))}
-    env.update(
-        {
-            "DBT_CLOUD__API_TOKEN": TOKEN,
-            "DBT_CLOUD__ACCOUNT_ID": str(sim.account_id),
-            "DBT_CLOUD__BASE_URL": sim.base_url + "/",
-            "DLT_DATA_DIR": str(workdir / "dlt"),
-            "RUNTIME__DLTHUB_TELEMETRY": "false",
-            "RUNTIME__REQUEST_MAX_ATTEMPTS": "6",
-            "RUNTIME__REQUEST_BACKOFF_FACTOR": "0.05",
-            "RUNTIME__REQUEST_MAX_RETRY_DELAY": "1",
-            **(extra_env or {}),
-        }
-    )
-    proc = subprocess.run(
-        [sys.executable, str(ENTRY_POINT), *args],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert TOKEN not in proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc
-
-
-def api_runs(sim: DbtCloudSimulator) -> dict[int, tuple[int, datetime | None]]:
-    """Every run the simulator serves now: id -> (status, finished_at), read over HTTP."""
-    url = f"{sim.base_url}/api/v2/accounts/{sim.account_id}/runs/"
-    headers = {"Authorization": f"Token {TOKEN}"}
-    runs: dict[int, tuple[int, datetime | None]] = {}
-    offset = 0
-    while True:
-        page = requests.get(url, params={"limit": 100, "offset": offset}, headers=headers, timeout=30).json()[
-            "data"
-        ]
-        runs.update({run["id"]: (run["status"], parse_timestamp(run["finished_at"])) for run in page})
-        offset += len(page)
-        if not page:
-            return runs
-
-
-def stored_runs(workdir: Path) -> dict[int, tuple[int, datetime | None]]:
-    with duckdb.connect(str(workdir / "dbt_runs.duckdb"), read_only=True) as con:
-        rows = con.execute("SELECT id, status, finished_at FROM dbt_cloud.runs").fetchall()
-        count, distinct = con.execute("SELECT count(*), count(DISTINCT id) FROM dbt_cloud.runs").fetchone()
-    assert count == distinct, "no run stored twice"
-    return {row[0]: (row[1], row[2]) for row in rows}
-
-
-def scalar(workdir: Path, sql: str):
-    with duckdb.connect(str(workdir / "dbt_runs.duckdb"), read_only=True) as con:
-        return con.execute(sql).fetchone()[0]
 
 
 def test_first_load_then_time_moves(sim: DbtCloudSimulator, workdir: Path) -> None:
