@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
@@ -34,7 +35,7 @@ from .head import Head, StoredHead, fetch_head, nothing_changed, stored_head_fro
 from .load_lock import load_lock
 from .recovery import Recovery, finish_interrupted_load
 from .run_results import ARTIFACT_MAX_ATTEMPTS, ARTIFACT_RETRY_OUTCOMES
-from .settings import DATASET_NAME, FINAL_STATUSES, OPEN_STATUSES, PIPELINE_NAME
+from .settings import DATASET_NAME, FINAL_STATUSES, OPEN_STATUSES, PIPELINE_NAME, READER_LOCK_WAIT_SECONDS
 from .source import ExtractStats, dbt_cloud_source
 from .views import ViewResult, apply_views
 
@@ -128,6 +129,10 @@ def data_location(pipeline: dlt.Pipeline) -> str:
 
 def query(pipeline: dlt.Pipeline, *sqls: str) -> list[list[tuple[Any, ...]]]:
     """Run queries on the destination over one connection; a missing table reads as no rows."""
+    return while_readers_hold_the_file(lambda: _query(pipeline, *sqls), pipeline)
+
+
+def _query(pipeline: dlt.Pipeline, *sqls: str) -> list[list[tuple[Any, ...]]]:
     results: list[list[tuple[Any, ...]]] = []
     try:
         with pipeline.sql_client() as client:
@@ -138,12 +143,37 @@ def query(pipeline: dlt.Pipeline, *sqls: str) -> list[list[tuple[Any, ...]]]:
                     results.append([])
     except (DatabaseUndefinedRelation, DestinationUndefinedEntity):
         results += [[] for _ in sqls[len(results) :]]
-    except Exception as exc:
-        explained = destination_error(exc, pipeline) or destination_setup_error(exc, pipeline)
-        if explained:
-            raise explained from None
-        raise
     return results
+
+
+T = TypeVar("T")
+
+
+def while_readers_hold_the_file(action: Callable[[], T], pipeline: dlt.Pipeline) -> T:
+    """Run `action`, trying again for up to `READER_LOCK_WAIT_SECONDS` while the DuckDB file is held.
+
+    Readers that open the store briefly (the MCP server, the report, `duckdb -readonly`) hold DuckDB's
+    file lock for tens of milliseconds; a load waits them out instead of failing. A reader that keeps
+    the file open still ends the load with exit 6 and a message pointing to the reader copy. Other
+    destination failures a user can fix become our one-line errors.
+    """
+    deadline = time.monotonic() + READER_LOCK_WAIT_SECONDS
+    while True:
+        try:
+            return action()
+        except Exception as exc:
+            if _is_file_lock(exc) and time.monotonic() < deadline:
+                time.sleep(0.1)
+                continue
+            explained = explain_destination(exc, pipeline)
+            if explained is not None:
+                raise explained from None
+            raise
+
+
+def _is_file_lock(exc: BaseException) -> bool:
+    text = " ".join(str(e) for e in _chain(exc))
+    return "Could not set lock" in text or "Conflicting lock" in text
 
 
 def _open_runs_sql(dataset: str) -> str:
@@ -224,7 +254,13 @@ def run_load(
     started = time.monotonic()
     as_of = as_of or datetime.now(UTC)
     with load_lock(lock_paths(pipeline), wait_seconds=settings.lock_wait_seconds):
-        recovery = finish_interrupted_load(pipeline, explain=lambda exc: explain_destination(exc, pipeline))
+        recovery = while_readers_hold_the_file(
+            lambda: finish_interrupted_load(
+                pipeline,
+                explain=lambda exc: exc if _is_file_lock(exc) else explain_destination(exc, pipeline),
+            ),
+            pipeline,
+        )
         backup = backup_store(pipeline, as_of) if full_refresh else None
         api = DbtCloudApi(
             credentials, max_workers=settings.max_workers, requests_per_minute=settings.requests_per_minute
@@ -288,15 +324,17 @@ def _extract_and_load(
         unchanged_runs=stored.head.recent_runs,
         artifacts_backlog=stored.artifacts_backlog if artifacts is not None else [],
     )
+    if full_refresh:
+        while_readers_hold_the_file(lambda: _with_client(pipeline, load_checks.drop_table), pipeline)
     try:
-        if full_refresh:
-            with pipeline.sql_client() as client:
-                load_checks.drop_table(client, pipeline.dataset_name)
         info = pipeline.run(
             source, refresh="drop_sources" if full_refresh else None, loader_file_format="parquet"
         )
     except PipelineStepFailed as exc:
-        raise explain_failure(exc, pipeline) from None
+        if not (_is_file_lock(exc) and pipeline.has_pending_data):
+            raise explain_failure(exc, pipeline) from None
+        # extracted and normalized, but a reader held the file at the write: finish the write
+        info = while_readers_hold_the_file(lambda: _load_pending(pipeline), pipeline)
     except (DatabaseException, DestinationUndefinedEntity) as exc:
         raise explain_failure(exc, pipeline) from None
     summary = LoadSummary(
@@ -322,10 +360,27 @@ def _extract_and_load(
     summary.runs_new = max(0, summary.runs_total - stored.run_count)
     summary.runs_updated = max(0, (int(written_rows[0][0]) if written_rows else 0) - summary.runs_new)
     summary.open_runs_still_open = len(open_rows)
-    with pipeline.sql_client() as client:
-        load_checks.ensure_table(client, dataset)
-        summary.views = apply_views(client, dataset)
+    summary.views = while_readers_hold_the_file(lambda: _with_client(pipeline, _create_views), pipeline)
     return summary
+
+
+def _with_client(pipeline: dlt.Pipeline, action: Callable[[Any, str], T]) -> T:
+    with pipeline.sql_client() as client:
+        return action(client, pipeline.dataset_name)
+
+
+def _create_views(client: Any, dataset: str) -> ViewResult:
+    load_checks.ensure_table(client, dataset)
+    return apply_views(client, dataset)
+
+
+def _load_pending(pipeline: dlt.Pipeline) -> Any:
+    try:
+        return pipeline.load()
+    except PipelineStepFailed as exc:
+        if _is_file_lock(exc):
+            raise
+        raise explain_failure(exc, pipeline) from None
 
 
 def _is_duckdb(pipeline: dlt.Pipeline) -> bool:
@@ -397,9 +452,14 @@ def _unchanged_summary(
         location=data_location(pipeline),
     )
     summary.extra["Nothing changed since the last load"] = "recorded the check (as_of), no rows rewritten"
-    with pipeline.sql_client() as client:
-        load_checks.record(client, pipeline.dataset_name, as_of)
-        summary.views = apply_views(client, pipeline.dataset_name)
+
+    def record_and_create_views(client: Any, dataset: str) -> ViewResult:
+        load_checks.record(client, dataset, as_of)
+        return apply_views(client, dataset)
+
+    summary.views = while_readers_hold_the_file(
+        lambda: _with_client(pipeline, record_and_create_views), pipeline
+    )
     return summary
 
 

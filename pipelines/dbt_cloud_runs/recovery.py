@@ -17,8 +17,6 @@ from dataclasses import dataclass
 import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from .errors import DbtCloudError
-
 
 @dataclass
 class Recovery:
@@ -42,12 +40,13 @@ class Recovery:
 
 
 def finish_interrupted_load(
-    pipeline: dlt.Pipeline, explain: Callable[[BaseException], DbtCloudError | None]
+    pipeline: dlt.Pipeline, explain: Callable[[BaseException], BaseException | None]
 ) -> Recovery:
     """Load what an earlier load left pending, or abort it; then the pipeline is clean.
 
-    `explain` turns a destination failure a user can fix (the DuckDB file held by another process)
-    into our error: then the package is kept for the next load and this one stops.
+    `explain` returns the error to raise for a destination failure that is not the package's fault
+    (the DuckDB file held by another process, a wrong location): the package is then kept, for this
+    load to try again or the next one.
     """
     if not pipeline.has_pending_data:
         return Recovery()

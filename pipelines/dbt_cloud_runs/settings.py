@@ -28,6 +28,9 @@ DEFAULT_REQUESTS_PER_MINUTE = 4000
 
 DEFAULT_ARTIFACTS_DAYS = 14
 
+READER_LOCK_WAIT_SECONDS = 10.0
+"""How long a load waits out a reader holding the DuckDB file (readers hold it for milliseconds)."""
+
 STATUS_NAMES: dict[int, str] = {
     1: "Queued",
     2: "Starting",
