@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import pendulum
 
-from . import jobs_cli
+from . import jobs_cli, mcp_cli
 from .errors import EXIT_OK, DbtCloudError
 
 DESCRIPTION = """\
@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
         title="commands (without one, a load runs; each has --help)",
     )
     jobs_cli.add_subcommands(subparsers)
+    mcp_cli.add_subcommand(subparsers)
     return parser
 
 

@@ -42,9 +42,7 @@ def json_value(value: Any) -> Any:
     return str(value)
 
 
-def table(
-    columns: Sequence[str], rows: Iterable[Sequence[Any]], limit: int, **extra: Any
-) -> JsonDict:
+def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], limit: int, **extra: Any) -> JsonDict:
     """A tabular answer from up to `limit + 1` rows: the extra row only tells that there are more."""
     records = [dict(zip(columns, (json_value(v) for v in row), strict=True)) for row in rows]
     truncated = len(records) > limit

@@ -58,7 +58,8 @@ def check_select(sql: str) -> str:
     while isinstance(statement, exp.Subquery):  # `(SELECT ...)`
         statement = statement.this
     if not isinstance(statement, ALLOWED_ROOTS):
-        kind = text.split(None, 1)[0].upper()  # sqlglot's node name can mislead (CHECKPOINT parses as a column)
+        # the first word, not sqlglot's node name, which can mislead (CHECKPOINT parses as a column)
+        kind = text.split(None, 1)[0].upper()
         raise QueryRejected(
             f"only SELECT (or WITH ... SELECT) is allowed, not {kind}: the store is read-only here."
         )

@@ -36,6 +36,9 @@ COMPILE_ONLY_COMMANDS = ("generate", "compile", "show", "list", "ls", "parse")
 """run_results documents of these commands hold compile times, not build times; the model views in
 `sql/model_timings.sql` and `sql/slowest_models.sql` leave out the same list."""
 
+RUN_AT = "coalesce(r.created_at, rr.execute_started_at, rr.compile_started_at, rr.generated_at)"
+"""When a model result happened, as the model views date it: its run's creation, else its own times."""
+
 JobId = Annotated[int, Field(description="dbt Cloud job id (job_definition_id)")]
 Limit = Annotated[int, Field(ge=1, le=MAX_ROWS, description=f"most rows to return (1-{MAX_ROWS})")]
 Days = Annotated[int, Field(ge=1, le=3660, description="how many days back from the latest load")]
@@ -88,7 +91,9 @@ class StoreTools:
     def job_health(
         self,
         job_id: Annotated[int | None, Field(description="only this job")] = None,
-        name: Annotated[str | None, Field(description="only jobs whose name contains this (any case)")] = None,
+        name: Annotated[
+            str | None, Field(description="only jobs whose name contains this (any case)")
+        ] = None,
         limit: Limit = 50,
     ) -> JsonDict:
         """How each dbt Cloud job is doing, from the stored history (no API call): last run and its
@@ -176,7 +181,9 @@ class StoreTools:
 
     def model_history(
         self,
-        name: Annotated[str, Field(description="model name (e.g. fct_orders) or unique_id (model.pkg.fct_orders)")],
+        name: Annotated[
+            str, Field(description="model name (e.g. fct_orders) or unique_id (model.pkg.fct_orders)")
+        ],
         days: Days = 30,
         limit: Limit = 200,
     ) -> JsonDict:
@@ -191,9 +198,9 @@ class StoreTools:
             LEFT JOIN jobs AS j ON j.id = coalesce(r.job_definition_id, rr.job_definition_id)
             WHERE (rr.name = ? OR rr.unique_id = ?)
               AND coalesce(rr.command, '') NOT IN {COMPILE_ONLY_COMMANDS!r}
-              AND coalesce(r.created_at, rr.execute_started_at, rr.compile_started_at, rr.generated_at)
+              AND {RUN_AT}
                   > (SELECT as_of FROM as_of) - to_days(CAST(? AS BIGINT))
-              AND coalesce(r.created_at, rr.execute_started_at, rr.compile_started_at, rr.generated_at)
+              AND {RUN_AT}
                   <= (SELECT as_of FROM as_of)
         """
         params = [name, name, days]
@@ -221,14 +228,20 @@ class StoreTools:
                     rr.status,
                     rr.execution_time,
                     rr.rows_affected,
-                    coalesce(r.created_at, rr.execute_started_at, rr.compile_started_at, rr.generated_at)
+                    {RUN_AT}
                         AS run_at,
                     rr.message
                 {window}
                 ORDER BY run_at DESC, rr.run_id DESC, rr.unique_id
             """
             return self._rows(
-                connection, sql, params, limit, name=name, days=days, summary=dict(zip(names, values, strict=False))
+                connection,
+                sql,
+                params,
+                limit,
+                name=name,
+                days=days,
+                summary=dict(zip(names, values, strict=False)),
             )
 
     def slowest_models(
@@ -247,16 +260,16 @@ class StoreTools:
                     rr.unique_id,
                     rr.name AS model_name,
                     rr.execution_time,
-                    coalesce(r.created_at, rr.execute_started_at, rr.compile_started_at, rr.generated_at) AS run_at
+                    {RUN_AT} AS run_at
                 FROM run_results AS rr
                 LEFT JOIN runs AS r ON r.id = rr.run_id
                 CROSS JOIN as_of AS n
                 WHERE rr.resource_type = 'model'
                     AND coalesce(rr.command, '') NOT IN {COMPILE_ONLY_COMMANDS!r}
                     AND rr.status IS DISTINCT FROM 'skipped'
-                    AND coalesce(r.created_at, rr.execute_started_at, rr.compile_started_at, rr.generated_at)
+                    AND {RUN_AT}
                         > n.as_of - to_days(CAST(? AS BIGINT))
-                    AND coalesce(r.created_at, rr.execute_started_at, rr.compile_started_at, rr.generated_at)
+                    AND {RUN_AT}
                         <= n.as_of
             ),
             per_model AS (
@@ -282,7 +295,7 @@ class StoreTools:
         self,
         sql: Annotated[
             str,
-            Field(description="one DuckDB SELECT or WITH ... SELECT statement; the dbt_cloud. prefix is optional"),
+            Field(description="one DuckDB SELECT or WITH ... SELECT; the dbt_cloud. prefix is optional"),
         ],
         limit: Annotated[int, Field(ge=1, le=MAX_ROWS, description="most rows to return (1-1000)")] = 200,
     ) -> JsonDict:
@@ -306,4 +319,3 @@ def _unique_names(names: list[str]) -> list[str]:
         seen[name] = seen.get(name, 0) + 1
         unique.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
     return unique
-
