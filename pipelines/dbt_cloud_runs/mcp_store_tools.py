@@ -94,7 +94,7 @@ class StoreTools:
         name: Annotated[
             str | None, Field(description="only jobs whose name contains this (any case)")
         ] = None,
-        limit: Limit = 50,
+        limit: Limit = 20,
     ) -> JsonDict:
         """How each dbt Cloud job is doing, from the stored history (no API call): last run and its
         status, last success and hours since, Error runs in a row since then, runs and success rate over
@@ -114,7 +114,7 @@ class StoreTools:
         self,
         hours: Hours = 24,
         job_id: Annotated[int | None, Field(description="only runs of this job")] = None,
-        limit: Limit = 50,
+        limit: Limit = 20,
     ) -> JsonDict:
         """Runs that ended in Error in the last `hours` before the latest load, newest first, from the
         stored history (no API call): job, project and environment names, dbt Cloud's status message,
