@@ -15,7 +15,7 @@ from types import FrameType
 
 import pendulum
 
-from . import jobs_cli
+from . import jobs_cli, mcp_cli
 from .errors import EXIT_OK, ConfigError, DbtCloudError, Interrupted, interrupt_exit_code
 
 DESCRIPTION = """\
@@ -125,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         title="commands (without one, a load runs; each has --help)",
     )
     jobs_cli.add_subcommands(subparsers)
+    mcp_cli.add_subcommand(subparsers)
     return parser
 
 

@@ -219,6 +219,16 @@ def cancel_run(api: DbtCloudApi, run_id: int | str) -> JsonDict:
     return api.post(f"runs/{run_id}/cancel/")
 
 
+def retry_run(api: DbtCloudApi, run_id: int | str) -> JsonDict:
+    """Retry a failed run from its point of failure; returns the new run.
+
+    dbt Cloud accepts it only for the job's latest run, in Error, with `run_results.json` and a dbt
+    version that supports it; otherwise it refuses with a reason (`RETRY_NOT_LATEST_RUN`, ...), which
+    the `ApiError` carries.
+    """
+    return api.post(f"runs/{run_id}/retry/")
+
+
 def list_runs(
     api: DbtCloudApi,
     job_id: int | str | None = None,

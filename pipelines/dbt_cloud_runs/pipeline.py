@@ -326,6 +326,8 @@ def _extract_and_load(
     )
     if full_refresh:
         while_readers_hold_the_file(lambda: _with_client(pipeline, load_checks.drop_table), pipeline)
+    # dlt reads its state from the destination before extracting: wait out readers there first
+    while_readers_hold_the_file(pipeline.sync_destination, pipeline)
     try:
         info = pipeline.run(
             source, refresh="drop_sources" if full_refresh else None, loader_file_format="parquet"

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from .account import FINAL_STATUSES, Run
+from .account import ERROR, FINAL_STATUSES, Run
 from .artifacts import artifact, artifact_names
 from .serialize import status_at
 
@@ -188,6 +188,27 @@ class Api:
             self.sim.cancel(run)
             return envelope(200, self.sim.serialize(run, frozenset({"trigger"})))
 
+    def retry_run(self, run_id: int) -> dict:
+        """`POST /runs/{id}/retry/`: a new run of the job, for the job's latest run when it ended in Error
+        with run_results.json; otherwise 400 with the service's reason code."""
+        with self.sim.lock:
+            run = self._run(run_id)
+            if status_at(run, self.sim.clock_for(run)) != ERROR:
+                raise ApiError(400, "RETRY_NOT_FAILED_RUN: only a run that ended in Error can be retried.")
+            latest = max(
+                (other for other in self.account.runs_by_id if other.job_id == run.job_id),
+                key=lambda other: (other.created, other.id),
+            )
+            if latest.id != run.id:
+                raise ApiError(400, "RETRY_NOT_LATEST_RUN: only the job's latest run can be retried.")
+            if not run.artifacts_saved:
+                raise ApiError(400, "RETRY_NO_RUN_RESULTS: the run has no run_results.json to retry from.")
+            spec = self.account.jobs.get(run.job_id)
+            if spec is None or spec.data["state"] != 1:
+                raise ApiError(404, "Job not found.")
+        retry = self.sim.trigger(run.job_id, {"cause": f"Retry of run {run.id}"})
+        return envelope(200, self.sim.serialize(retry, frozenset({"trigger", "job"})))
+
     def _complete_with_artifacts(self, run_id: int) -> Run:
         run = self._run(run_id)
         if status_at(run, self.sim.clock_for(run)) not in FINAL_STATUSES or not run.artifacts_saved:
@@ -285,6 +306,8 @@ class Api:
                 return self._expect(method, "GET") or self.get_run(run_id, query)
             if ids[1] == "cancel" and len(ids) == 2:
                 return self._expect(method, "POST") or self.cancel_run(run_id)
+            if ids[1] == "retry" and len(ids) == 2:
+                return self._expect(method, "POST") or self.retry_run(run_id)
             if ids[1] == "artifacts":
                 self._expect(method, "GET")
                 if len(ids) == 2:
