@@ -55,6 +55,7 @@ def _hold(lock_path: Path, wait_seconds: float, what: str) -> Iterator[None]:
         _holder_note(lock_path).write_text(json.dumps(note))
         yield
     finally:
+        _holder_note(lock_path).unlink(missing_ok=True)
         lock.release()
 
 

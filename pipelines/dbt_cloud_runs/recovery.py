@@ -48,13 +48,18 @@ def finish_interrupted_load(
     (the DuckDB file held by another process, a wrong location): the package is then kept, for this
     load to try again or the next one.
     """
-    if not pipeline.has_pending_data:
-        return Recovery()
     packages = len(pipeline.list_extracted_load_packages()) + len(pipeline.list_normalized_load_packages())
+    if not packages:
+        return Recovery()
+    # dlt flags a package whose write failed for good for abort; `load()` then completes the abort
+    # and rolls the state back, so this load reads that data again
+    aborted_by_dlt = not pipeline.has_pending_data
     try:
         if pipeline.list_extracted_load_packages():
             pipeline.normalize()
         pipeline.load()
+        if aborted_by_dlt:
+            return Recovery(discarded=packages, reason="dlt had flagged it for abort after a failed write")
         return Recovery(finished=packages)
     except PipelineStepFailed as exc:
         explained = explain(exc)

@@ -196,7 +196,9 @@ def test_incremental_load_stops_at_first_old_run(workdir: Path, fake: FakeDbtClo
     assert (summary.runs_new, summary.runs_total) == (5, 1005)
     # the lookback window (runs created at cursor-6h .. cursor) is re-read, but nothing in it changed
     assert summary.runs_updated == 0
-    assert db_rows(workdir, "SELECT count(DISTINCT _dlt_load_id) FROM dbt_cloud.runs WHERE id > 990") == [(2,)]
+    assert db_rows(workdir, "SELECT count(DISTINCT _dlt_load_id) FROM dbt_cloud.runs WHERE id > 990") == [
+        (2,)
+    ]
 
 
 def test_lookback_rewrites_only_runs_that_changed(workdir: Path, fake: FakeDbtCloud) -> None:
@@ -214,7 +216,9 @@ def test_lookback_rewrites_only_runs_that_changed(workdir: Path, fake: FakeDbtCl
         "ORDER BY id",
     )
     assert rewritten == [(297,), (301,)]
-    assert db_rows(workdir, "SELECT status_message FROM dbt_cloud.runs WHERE id = 297") == [("edited after the run",)]
+    assert db_rows(workdir, "SELECT status_message FROM dbt_cloud.runs WHERE id = 297") == [
+        ("edited after the run",)
+    ]
 
 
 def test_incremental_load_pages_until_cursor_minus_lookback(workdir: Path, fake: FakeDbtCloud) -> None:
