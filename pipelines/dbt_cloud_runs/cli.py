@@ -15,6 +15,7 @@ import pendulum
 
 from . import jobs_cli
 from .errors import EXIT_OK, DbtCloudError
+from .report import command as report_command
 
 DESCRIPTION = """\
 Load dbt Cloud run history (runs, jobs, projects, environments) into DuckDB or any dlt destination,
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         title="commands (without one, a load runs; each has --help)",
     )
     jobs_cli.add_subcommands(subparsers)
+    report_command.add_subcommand(subparsers)
     return parser
 
 
