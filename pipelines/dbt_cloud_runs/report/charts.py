@@ -112,8 +112,12 @@ def queue_per_day(rows: Sequence[dict[str, Any]]) -> str:
         ax = fig.add_subplot()
         scale, unit = duration_unit([row["p95_queued_seconds"] for row in rows])
         days = _days(rows)
-        ax.plot(days, [row["p95_queued_seconds"] / scale for row in rows], color=ACCENT, marker=".", label="p95")
-        ax.plot(days, [row["p50_queued_seconds"] / scale for row in rows], color=LINE, marker=".", label="median")
+        ax.plot(
+            days, [row["p95_queued_seconds"] / scale for row in rows], color=ACCENT, marker=".", label="p95"
+        )
+        ax.plot(
+            days, [row["p50_queued_seconds"] / scale for row in rows], color=LINE, marker=".", label="median"
+        )
         ax.set_ylabel(f"queue time ({unit})")
         ax.set_ylim(bottom=0)
         _date_axis(ax)
@@ -130,16 +134,25 @@ def slow_job_trends(jobs: Sequence[dict[str, Any]], trends: dict[str, list[dict[
             rows = trends[str(job["job_id"])]
             values = [row["p50_run_seconds"] for row in rows]
             scale, unit = duration_unit(values)
-            ax.plot(_days(rows), [value / scale for value in values], color=LINE, marker=".", label="daily median")
+            ax.plot(
+                _days(rows), [value / scale for value in values], color=LINE, marker=".", label="daily median"
+            )
             ax.axhline(
                 job["p50_run_seconds_previous_weeks"] / scale,
                 color="#78909c",
                 linestyle="--",
                 label="median, previous 4 weeks",
             )
-            ax.axhline(job["p50_run_seconds_this_week"] / scale, color=ACCENT, linestyle="--", label="median, this week")
+            ax.axhline(
+                job["p50_run_seconds_this_week"] / scale,
+                color=ACCENT,
+                linestyle="--",
+                label="median, this week",
+            )
             ax.set_title(
-                f"{job['job_name'] or job['job_id']}: {job['slowdown_ratio']:.1f}x slower", loc="left", fontsize=9
+                f"{job['job_name'] or job['job_id']}: {job['slowdown_ratio']:.1f}x slower",
+                loc="left",
+                fontsize=9,
             )
             ax.set_ylabel(unit)
             ax.set_ylim(bottom=0)

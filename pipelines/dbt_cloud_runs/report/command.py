@@ -88,7 +88,9 @@ def write_report(database: str | Path | None, output: Path, days: int = DEFAULT_
     html = render_html(data, source=source.name, generated_at=datetime.now(UTC))
     output = output.expanduser().resolve()
     if output.is_dir():
-        raise ConfigError(f"--output {output} is a directory: give a file name, e.g. {output / DEFAULT_OUTPUT}")
+        raise ConfigError(
+            f"--output {output} is a directory: give a file name, e.g. {output / DEFAULT_OUTPUT}"
+        )
     if not output.parent.is_dir():
         raise ConfigError(f"Cannot write {output}: the folder {output.parent} does not exist.")
     partial = output.with_name(f".{output.name}.partial")

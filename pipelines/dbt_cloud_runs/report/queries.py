@@ -95,7 +95,9 @@ Params = list[Any] | dict[str, Any]
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Params | None = None) -> list[Row]:
     result = con.execute(sql, params or [])
     names = [column[0] for column in result.description]
-    return [{name: _value(value) for name, value in zip(names, row, strict=True)} for row in result.fetchall()]
+    return [
+        {name: _value(value) for name, value in zip(names, row, strict=True)} for row in result.fetchall()
+    ]
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Params | None = None) -> Any:
@@ -309,7 +311,9 @@ def _read(con: duckdb.DuckDBPyConnection, days: int) -> ReportData:
         as_of=_value(as_of_value),
         window_start=_value(window_start),
         previous_window_start=_value(previous_start),
-        account_ids=[row[0] for row in con.execute("SELECT DISTINCT account_id FROM jobs ORDER BY 1").fetchall()],
+        account_ids=[
+            row[0] for row in con.execute("SELECT DISTINCT account_id FROM jobs ORDER BY 1").fetchall()
+        ],
         dbt_cloud_host=_scalar(
             con, "SELECT regexp_extract(any_value(href), '^(https?://[^/]+)') FROM runs_enriched"
         ),

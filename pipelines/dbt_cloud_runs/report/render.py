@@ -133,7 +133,9 @@ def headline_cards(data: ReportData) -> list[dict[str, Any]]:
             "Median queue time",
             duration(current["median_queued_seconds"]),
             duration(previous["median_queued_seconds"]),
-            None if queue_change is None else f"{'+' if queue_change >= 0 else '-'}{duration(abs(queue_change))}",
+            None
+            if queue_change is None
+            else f"{'+' if queue_change >= 0 else '-'}{duration(abs(queue_change))}",
             None if not queue_change else queue_change < 0,
         ),
     ]
@@ -261,7 +263,9 @@ def render_html(data: ReportData, source: str, generated_at: datetime) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(duration=duration, percent=percent, when=when, short_when=short_when, number=number, raw=raw)
+    environment.filters.update(
+        duration=duration, percent=percent, when=when, short_when=short_when, number=number, raw=raw
+    )
     template = environment.get_template("report.html.j2")
     return template.render(
         data=data,
