@@ -78,13 +78,22 @@ def add_subcommand(subparsers: Any) -> None:
 def write_report(database: str | Path | None, output: Path, days: int = DEFAULT_DAYS) -> Path:
     """Read the store, draw, write `output`; returns the written file's absolute path."""
     # imported here: duckdb, matplotlib and jinja2 cost every other command (a load, --help) ~0.5 s
+    import duckdb
+
     from ..store import read_only_connection, store_path
     from .queries import read_report_data
     from .render import render_html
 
     source = store_path(database)
-    with read_only_connection(source) as connection:
-        data = read_report_data(connection, days)
+    try:
+        with read_only_connection(source) as connection:
+            data = read_report_data(connection, days)
+    except duckdb.CatalogException as exc:  # no dbt_cloud schema, or a view missing
+        reason = str(exc).splitlines()[0]
+        raise ConfigError(
+            f"{source} has no loaded views to report on ({reason}): point --database at the loader's "
+            "DuckDB file, or run a load (python pipelines/dbt_runs.py), which (re)creates the views."
+        ) from None
     html = render_html(data, source=source.name, generated_at=datetime.now(UTC))
     output = output.expanduser().resolve()
     if output.is_dir():

@@ -20,8 +20,6 @@ from typing import Any
 
 import duckdb
 
-from ..errors import DestinationError
-
 Row = dict[str, Any]
 
 FAILURES_DAYS = 7
@@ -252,17 +250,6 @@ LIMIT $top
 def read_report_data(con: duckdb.DuckDBPyConnection, days: int) -> ReportData:
     """Read everything the report shows; `con` is a read-only connection with the dataset on its path."""
     con.execute("SET TimeZone = 'UTC'")
-    try:
-        return _read(con, days)
-    except duckdb.CatalogException as exc:
-        reason = str(exc).splitlines()[0]
-        raise DestinationError(
-            f"The store has no views to report on ({reason}): run a load first "
-            "(python pipelines/dbt_runs.py), which (re)creates them."
-        ) from None
-
-
-def _read(con: duckdb.DuckDBPyConnection, days: int) -> ReportData:
     as_of = con.execute("SELECT as_of, as_of - to_days(?), as_of - to_days(2 * ?) FROM as_of", [days, days])
     as_of_value, window_start, previous_start = as_of.fetchall()[0]
     headline = {row.pop("window_name"): row for row in _rows(con, HEADLINE_SQL, {"days": days})}
