@@ -77,3 +77,13 @@ def test_a_database_without_the_views_is_one_line(tmp_path: Path) -> None:
     proc = run_cli(tmp_path, "report", "--database", "other.duckdb")
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "has no loaded views to report on" in proc.stderr
+
+
+def test_demo_writes_the_report_and_prints_its_path(tmp_path: Path) -> None:
+    proc = run_cli(tmp_path, "--demo")
+    assert proc.returncode == 0, proc.stderr
+    report = tmp_path / "dbt_runs_demo_report.html"
+    assert f"The report with charts (one HTML file, opens from disk): {report}" in proc.stdout
+    page = ReportPage(report.read_text(encoding="utf-8"))
+    assert json.loads(page.data_json)["headline"]["current"]["runs"] > 0
+    assert page.chart_svgs["runs_per_day"] == 1
