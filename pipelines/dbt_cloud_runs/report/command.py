@@ -18,6 +18,12 @@ DEFAULT_OUTPUT = "dbt_runs_report.html"
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 
+DESCRIPTION = """\
+Write one HTML file (charts inline, opens from disk with no network) with job health, runs and queue
+times per day, jobs that slowed down, recent failures and, when artifacts are loaded, the slowest
+models and the tests that fail or warn most. Reads the DuckDB store read-only; no API call.
+"""
+
 EPILOG = """\
 exit codes: 0 ok, 2 usage or configuration error (e.g. nothing loaded yet at that path),
 6 the store cannot be read (e.g. a load holds it for longer than a few seconds)
@@ -44,9 +50,7 @@ def add_subcommand(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "report",
         help="write a self-contained HTML report with charts of the loaded run history",
-        description="Write one HTML file (charts inline, opens from disk with no network) with job health, "
-        "runs and queue times per day, jobs that slowed down, recent failures and, when artifacts are "
-        "loaded, the slowest models and most failing tests. Reads the DuckDB store read-only; no API call.",
+        description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
