@@ -17,6 +17,7 @@ import pendulum
 
 from . import jobs_cli, mcp_cli
 from .errors import EXIT_OK, ConfigError, DbtCloudError, Interrupted, interrupt_exit_code
+from .report import command as report_command
 
 DESCRIPTION = """\
 Load dbt Cloud run history (runs, jobs, projects, environments) into DuckDB or any dlt destination,
@@ -126,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     jobs_cli.add_subcommands(subparsers)
     mcp_cli.add_subcommand(subparsers)
+    report_command.add_subcommand(subparsers)
     return parser
 
 

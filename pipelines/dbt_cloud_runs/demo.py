@@ -23,6 +23,7 @@ from .text_table import format_table
 
 DEMO_PIPELINE_NAME = "dbt_runs_demo"
 DEMO_RUNS = 3000
+DEMO_REPORT_FILE = "dbt_runs_demo_report.html"
 
 QUESTIONS: list[tuple[str, str]] = [
     (
@@ -84,6 +85,10 @@ def run_demo(args: argparse.Namespace) -> int:
             headers = [column[0] for column in cursor.description]
             rows = cursor.fetchall()
         print("\n".join(format_table(headers, rows)) if rows else "  (none)")
+    from .report.command import write_report
+
+    report = write_report(database, Path(DEMO_REPORT_FILE))
+    print(f"\nThe report with charts (one HTML file, opens from disk): {report}")
     print(
         f"\nThe demo data is in {database} (schema dbt_cloud). Open it read-only:\n"
         f"  {_python()} -c \"import duckdb; print(duckdb.connect('{database.name}', read_only=True)"
