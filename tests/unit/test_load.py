@@ -450,7 +450,10 @@ def test_nothing_changed_records_the_check_without_rewriting(workdir: Path, fake
     assert db_rows(workdir, "SELECT as_of FROM dbt_cloud.as_of") == [(later,)]
     assert db_rows(workdir, "SELECT count(*) FROM dbt_cloud.loads") == [(1,)], "loads holds dlt loads only"
     assert db_rows(workdir, "SELECT checked_at FROM dbt_cloud.load_checks") == [(later,)]
-    unknown = "SELECT count(*) FROM dbt_cloud.loads WHERE _dlt_load_id NOT IN (SELECT load_id FROM dbt_cloud._dlt_loads)"
+    unknown = (
+        "SELECT count(*) FROM dbt_cloud.loads "
+        "WHERE _dlt_load_id NOT IN (SELECT load_id FROM dbt_cloud._dlt_loads)"
+    )
     assert db_rows(workdir, unknown) == [(0,)], "no forged dlt bookkeeping"
 
 
