@@ -70,13 +70,17 @@ def fetch_head(api: DbtCloudApi, open_run_ids: list[int], stored: StoredHead) ->
         )
 
 
-def stored_head_queries(dataset: str, lookback_hours: float) -> list[str]:
-    """The queries that read a `StoredHead` (run with the other pre-load queries, one connection)."""
-    lookback = f"INTERVAL {int(lookback_hours * 3600)} SECOND"
+def stored_head_queries(dataset: str, cursor: datetime, lookback_hours: float) -> list[str]:
+    """The queries that read a `StoredHead` once the newest stored `created_at` (`cursor`) is known.
+
+    The lookback's lower bound is computed here rather than in SQL: every engine spells interval
+    arithmetic its own way (DuckDB's `INTERVAL n SECOND` is a syntax error on PostgreSQL), while a
+    timestamp literal cast to `TIMESTAMP WITH TIME ZONE` reads the same on all of them.
+    """
+    oldest = (cursor - timedelta(hours=lookback_hours)).isoformat()
     queries = [
-        f"SELECT max(created_at) FROM {dataset}.runs",
         f"SELECT id, updated_at, status FROM {dataset}.runs "
-        f"WHERE created_at >= (SELECT max(created_at) FROM {dataset}.runs) - {lookback}",
+        f"WHERE created_at >= CAST('{oldest}' AS TIMESTAMP WITH TIME ZONE)",
         f"SELECT id, updated_at, status FROM {dataset}.runs WHERE status IN (1, 2, 3)",
     ]
     queries += [
@@ -87,10 +91,10 @@ def stored_head_queries(dataset: str, lookback_hours: float) -> list[str]:
     return queries
 
 
-def stored_head_from_rows(results: list[list[tuple[Any, ...]]]) -> StoredHead:
-    cursor_rows, recent_rows, open_rows, *listing_rows = results
+def stored_head_from_rows(cursor: datetime, results: list[list[tuple[Any, ...]]]) -> StoredHead:
+    recent_rows, open_rows, *listing_rows = results
     return StoredHead(
-        cursor=cursor_rows[0][0] if cursor_rows else None,
+        cursor=cursor,
         recent_runs={row[0]: (row[1], row[2]) for row in recent_rows},
         open_runs={row[0]: (row[1], row[2]) for row in open_rows},
         listings={

@@ -32,7 +32,7 @@ from .errors import ApiError, ConfigError, DbtCloudError, DestinationError
 from .head import Head, StoredHead, fetch_head, nothing_changed, stored_head_from_rows, stored_head_queries
 from .settings import DATASET_NAME, OPEN_STATUSES, PIPELINE_NAME
 from .source import ExtractStats, dbt_cloud_source
-from .views import ViewResult, apply_views
+from .views import ViewResult, apply_views, drop_views
 
 
 @dataclass
@@ -156,18 +156,25 @@ class StoredState:
 
 def read_stored_state(pipeline: dlt.Pipeline, lookback_hours: float) -> StoredState:
     dataset = pipeline.dataset_name
-    open_rows, count_rows, fetched_rows, *head_rows = query(
+    open_rows, count_rows, fetched_rows, cursor_rows = query(
         pipeline,
         _open_runs_sql(dataset),
         f"SELECT count(*) FROM {dataset}.runs",
         f"SELECT run_id FROM {dataset}.run_artifacts",
-        *stored_head_queries(dataset, lookback_hours),
+        f"SELECT max(created_at) FROM {dataset}.runs",
+    )
+    cursor = cursor_rows[0][0] if cursor_rows else None
+    # the head's lookback bound is computed from the cursor in Python (portable SQL): a second round trip
+    head = (
+        stored_head_from_rows(cursor, query(pipeline, *stored_head_queries(dataset, cursor, lookback_hours)))
+        if cursor is not None
+        else StoredHead()
     )
     return StoredState(
         open_run_ids=[int(row[0]) for row in open_rows],
         run_count=int(count_rows[0][0]) if count_rows else 0,
         fetched_artifacts={int(row[0]) for row in fetched_rows},
-        head=stored_head_from_rows(head_rows),
+        head=head,
     )
 
 
@@ -217,6 +224,8 @@ def run_load(
             finished_after=as_of - timedelta(days=settings.artifacts_days),
             already_fetched=stored.fetched_artifacts,
         )
+    if full_refresh:
+        drop_views_before_refresh(pipeline)
     stats = ExtractStats()
     source = dbt_cloud_source(
         api=api,
@@ -231,7 +240,9 @@ def run_load(
     )
     try:
         info = pipeline.run(
-            source, refresh="drop_sources" if full_refresh else None, loader_file_format="parquet"
+            source,
+            refresh="drop_sources" if full_refresh else None,
+            loader_file_format=_loader_file_format(pipeline),
         )
     except PipelineStepFailed as exc:
         raise explain_failure(exc, pipeline) from None
@@ -267,6 +278,25 @@ def run_load(
         summary.views = apply_views(client, dataset)
     summary.elapsed_seconds = time.monotonic() - started
     return summary
+
+
+def drop_views_before_refresh(pipeline: dlt.Pipeline) -> None:
+    """`--full-refresh` drops the tables; the views that read them go first (PostgreSQL insists)."""
+    try:
+        with pipeline.sql_client() as client:
+            drop_views(client, pipeline.dataset_name)
+    except Exception as exc:
+        explained = destination_error(exc, pipeline) or destination_setup_error(exc, pipeline)
+        if explained:
+            raise explained from None
+        raise
+
+
+def _loader_file_format(pipeline: dlt.Pipeline) -> str | None:
+    """Parquet (runs arrive as Arrow tables), except on PostgreSQL, which loads Parquet only through an
+    ADBC driver we do not install (dlt would warn on every table and fall back anyway)."""
+    destination_type = pipeline.destination.destination_type if pipeline.destination else ""
+    return None if destination_type.endswith("postgres") else "parquet"
 
 
 def _is_duckdb(pipeline: dlt.Pipeline) -> bool:
