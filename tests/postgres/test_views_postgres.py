@@ -93,7 +93,9 @@ class Stores:
         for name in VIEWS:
             duck_columns, duck_rows, pg_columns, pg_rows = self.view(name)
             assert pg_columns == duck_columns, name
-            assert len(pg_rows) == len(duck_rows), f"{name}: {len(pg_rows)} rows on PostgreSQL, {len(duck_rows)}"
+            assert len(pg_rows) == len(duck_rows), (
+                f"{name}: {len(pg_rows)} rows on PostgreSQL, {len(duck_rows)}"
+            )
             for duck_row, pg_row in zip(_rows(duck_rows), _rows(pg_rows), strict=True):
                 differing = [
                     (column, d, p)
@@ -128,7 +130,14 @@ def test_every_view_answers_the_same_on_duckdb_and_postgres(tmp_path: Path, post
         _, first = load_both()
         assert "Runs: 400 new" in first
         counts = stores.assert_views_match(sim.now)
-        for name in ("runs_enriched", "job_health", "daily_runs", "failures", "model_timings", "test_failures"):
+        for name in (
+            "runs_enriched",
+            "job_health",
+            "daily_runs",
+            "failures",
+            "model_timings",
+            "test_failures",
+        ):
             assert counts[name] > 0, f"{name} is empty: the comparison would prove nothing"
 
         # time moves on: new runs arrive, runs that were open finish and are re-read by id
