@@ -331,8 +331,8 @@ def destination_error(exc: BaseException, pipeline: dlt.Pipeline) -> Destination
     if "Could not set lock" in text or "Conflicting lock" in text:
         return DestinationError(
             f"The DuckDB file {data_location(pipeline).split(' (')[0]} is locked by another process "
-            "(a BI tool or another load holds it open for writing): close it, or have the tool connect "
-            "read-only, then run the load again."
+            "(a BI tool, even read-only, or another load): close it and run the load again, and point BI "
+            "tools at a reader copy instead: set [dbt_cloud] publish_path (or --publish PATH)."
         )
     connection = next((e for e in _chain(exc) if isinstance(e, DestinationConnectionError)), None)
     if connection is not None:

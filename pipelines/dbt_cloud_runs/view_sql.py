@@ -15,9 +15,6 @@ by `tests/postgres/test_views_postgres.py`, which compares every view row by row
   computes `round(x * 10^n) / 10^n` in doubles, half away from zero; the translation does the same,
   `SIGN(x) * FLOOR(ABS(x) * 10^n + 0.5) / 10^n` (equal to DuckDB's `round` on 1.4 million values,
   ties included).
-
-A construct that cannot be rewritten this way would get a second file, `sql/<dialect>/<view>.sql`,
-used instead of the translation; none is needed today.
 """
 
 from __future__ import annotations
