@@ -144,7 +144,4 @@ def _quoted(path: Path) -> str:
 
 
 def _remove(path: Path) -> None:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
+    path.unlink(missing_ok=True)
