@@ -84,9 +84,7 @@ def check_publishable(pipeline_or_path: Any, publish_path: str | Path | None) ->
         )
 
 
-def publish(
-    pipeline_or_path: Any, publish_path: str | Path, dataset: str = DATASET_NAME
-) -> Published:
+def publish(pipeline_or_path: Any, publish_path: str | Path, dataset: str = DATASET_NAME) -> Published:
     """Write the dataset's tables and views to `publish_path`, atomically (new file, then rename)."""
     started = time.monotonic()
     source = duckdb_file(pipeline_or_path)
