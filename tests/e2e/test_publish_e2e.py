@@ -123,6 +123,14 @@ def test_the_copy_answers_like_the_store_under_another_name_elsewhere(
     copy = tmp_path / "bi" / "copy.duckdb"
     proc = run_entry_point(sim, workdir, "--no-artifacts", extra_env={"DBT_CLOUD__PUBLISH_PATH": str(copy)})
     assert proc.returncode == 0, proc.stderr
+    first_as_of = _count(copy, "SELECT epoch_us(as_of) FROM dbt_cloud.as_of")
+    # a load that finds nothing new still publishes: the copy's "now" moves on with the store's
+    unchanged = run_entry_point(
+        sim, workdir, "--no-artifacts", extra_env={"DBT_CLOUD__PUBLISH_PATH": str(copy)}
+    )
+    assert unchanged.returncode == 0, unchanged.stderr
+    assert "Runs: 0 new" in unchanged.stdout and "Reader copy:" in unchanged.stdout
+    assert _count(copy, "SELECT epoch_us(as_of) FROM dbt_cloud.as_of") > first_as_of
     moved = tmp_path / "elsewhere" / "renamed.duckdb"
     moved.parent.mkdir()
     moved.write_bytes(copy.read_bytes())
