@@ -4,9 +4,9 @@ CREATE OR REPLACE VIEW dbt_cloud.daily_runs AS
 SELECT
     CAST(created_at AT TIME ZONE 'UTC' AS DATE) AS day,
     job_definition_id AS job_id,
-    any_value(job_name) AS job_name,
-    any_value(project_name) AS project_name,
-    any_value(environment_name) AS environment_name,
+    max(job_name) AS job_name,
+    max(project_name) AS project_name,
+    max(environment_name) AS environment_name,
     count(*) AS runs,
     count(*) FILTER (WHERE status = 10) AS successes,
     count(*) FILTER (WHERE status = 20) AS errors,

@@ -35,9 +35,9 @@ per_job AS (
     SELECT
         r.job_definition_id AS job_id,
         max(r.created_at) AS last_run_at,
-        any_value(r.status_name) FILTER (WHERE r.recency = 1) AS last_status_name,
-        any_value(r.project_name) FILTER (WHERE r.recency = 1) AS last_project_name,
-        any_value(r.environment_name) FILTER (WHERE r.recency = 1) AS last_environment_name,
+        max(r.status_name) FILTER (WHERE r.recency = 1) AS last_status_name,
+        max(r.project_name) FILTER (WHERE r.recency = 1) AS last_project_name,
+        max(r.environment_name) FILTER (WHERE r.recency = 1) AS last_environment_name,
         count(*) FILTER (WHERE r.status = 20 AND (s.created_at IS NULL OR r.created_at > s.created_at))
             AS consecutive_failures,
         count(*) FILTER (WHERE r.created_at > n.as_of - INTERVAL 7 DAY AND r.created_at <= n.as_of) AS runs_7d,
@@ -70,7 +70,7 @@ SELECT
     pj.last_run_at,
     pj.last_status_name,
     s.finished_at AS last_success_at,
-    date_diff('second', s.finished_at, (SELECT as_of FROM now)) / 3600.0 AS hours_since_success,
+    date_diff('microsecond', s.finished_at, (SELECT as_of FROM now)) / 3.6e9 AS hours_since_success,
     coalesce(pj.consecutive_failures, 0) AS consecutive_failures,
     coalesce(pj.runs_7d, 0) AS runs_7d,
     pj.successes_7d / nullif(pj.decided_7d, 0) AS success_rate_7d,

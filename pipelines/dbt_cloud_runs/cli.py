@@ -114,6 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
         "false); otherwise one request per newly finished run, within artifacts_days (default 14)",
     )
     parser.add_argument(
+        "--publish",
+        metavar="PATH",
+        help="after the load, write the tables and views to this DuckDB file for BI tools, atomically "
+        "(a new file renamed over the old; readers holding it open never block a load). DuckDB "
+        "destination only; config: [dbt_cloud] publish_path",
+    )
+    parser.add_argument(
         "--demo",
         action="store_true",
         help="start a local simulated dbt Cloud account and load it into dbt_runs_demo.duckdb "
@@ -139,6 +146,7 @@ def run_load_command(args: argparse.Namespace) -> int:
         return run_demo(args)
     from .credentials import resolve_credentials, resolve_load_settings
     from .pipeline import make_pipeline, run_load
+    from .publish import check_publishable, publish
 
     if args.since is not None and args.since > datetime.now(UTC):
         raise ConfigError(
@@ -153,10 +161,14 @@ def run_load_command(args: argparse.Namespace) -> int:
         settings.artifacts = False
     if args.lock_wait is not None:
         settings.lock_wait_seconds = args.lock_wait
+    settings.publish_path = args.publish or settings.publish_path
     pipeline = make_pipeline(destination=args.destination)
+    check_publishable(pipeline, settings.publish_path)
     if args.full_refresh:
         confirm_full_refresh(pipeline, assume_yes=args.yes)
     summary = run_load(pipeline, credentials, settings, since=args.since, full_refresh=args.full_refresh)
+    if settings.publish_path:
+        summary.extra["Reader copy"] = publish(pipeline, settings.publish_path).describe()
     print(f"Loaded dbt Cloud account {credentials.account_id} from {credentials.base_url}")
     for line in summary.lines():
         print(f"  {line}")

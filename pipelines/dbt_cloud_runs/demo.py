@@ -18,6 +18,7 @@ import dlt
 from .credentials import DbtCloudCredentials, LoadSettings
 from .errors import EXIT_OK
 from .pipeline import make_pipeline, run_load
+from .publish import publish
 from .settings import DEMO_DUCKDB_FILE
 from .text_table import format_table
 
@@ -76,6 +77,8 @@ def run_demo(args: argparse.Namespace) -> int:
         )
         # every demo starts from scratch: the simulated account is generated anew around "now"
         summary = run_load(pipeline, credentials, LoadSettings(), full_refresh=True)
+    if getattr(args, "publish", None):
+        summary.extra["Reader copy"] = publish(pipeline, args.publish).describe()
     print(f"Loaded the simulated account {credentials.account_id} from {credentials.base_url}")
     for line in summary.lines():
         print(f"  {line}")

@@ -37,7 +37,7 @@ from .recovery import Recovery, finish_interrupted_load
 from .run_results import ARTIFACT_MAX_ATTEMPTS, ARTIFACT_RETRY_OUTCOMES
 from .settings import DATASET_NAME, FINAL_STATUSES, OPEN_STATUSES, PIPELINE_NAME, READER_LOCK_WAIT_SECONDS
 from .source import ExtractStats, dbt_cloud_source
-from .views import ViewResult, apply_views
+from .views import ViewResult, apply_views, drop_views
 
 
 @dataclass
@@ -310,6 +310,8 @@ def _extract_and_load(
             already_fetched=stored.fetched_artifacts,
             attempts=stored.artifact_attempts,
         )
+    if full_refresh:
+        drop_views_before_refresh(pipeline)
     stats = ExtractStats()
     source = dbt_cloud_source(
         api=api,
@@ -330,7 +332,9 @@ def _extract_and_load(
     while_readers_hold_the_file(pipeline.sync_destination, pipeline)
     try:
         info = pipeline.run(
-            source, refresh="drop_sources" if full_refresh else None, loader_file_format="parquet"
+            source,
+            refresh="drop_sources" if full_refresh else None,
+            loader_file_format=_loader_file_format(pipeline),
         )
     except PipelineStepFailed as exc:
         if not (_is_file_lock(exc) and pipeline.has_pending_data):
@@ -383,6 +387,25 @@ def _load_pending(pipeline: dlt.Pipeline) -> Any:
         if _is_file_lock(exc):
             raise
         raise explain_failure(exc, pipeline) from None
+
+
+def drop_views_before_refresh(pipeline: dlt.Pipeline) -> None:
+    """`--full-refresh` drops the tables; the views that read them go first (PostgreSQL insists)."""
+    try:
+        with pipeline.sql_client() as client:
+            drop_views(client, pipeline.dataset_name)
+    except Exception as exc:
+        explained = destination_error(exc, pipeline) or destination_setup_error(exc, pipeline)
+        if explained:
+            raise explained from None
+        raise
+
+
+def _loader_file_format(pipeline: dlt.Pipeline) -> str | None:
+    """Parquet (runs arrive as Arrow tables), except on PostgreSQL, which loads Parquet only through an
+    ADBC driver we do not install (dlt would warn on every table and fall back anyway)."""
+    destination_type = pipeline.destination.destination_type if pipeline.destination else ""
+    return None if destination_type.endswith("postgres") else "parquet"
 
 
 def _is_duckdb(pipeline: dlt.Pipeline) -> bool:
@@ -476,8 +499,8 @@ def destination_error(exc: BaseException, pipeline: dlt.Pipeline) -> Destination
     if "Could not set lock" in text or "Conflicting lock" in text:
         return DestinationError(
             f"The DuckDB file {data_location(pipeline).split(' (')[0]} is locked by another process "
-            "(a BI tool or another load holds it open for writing): close it, or have the tool connect "
-            "read-only, then run the load again."
+            "(a BI tool, even read-only, or another load): close it and run the load again, and point BI "
+            "tools at a reader copy instead: set [dbt_cloud] publish_path (or --publish PATH)."
         )
     connection = next((e for e in _chain(exc) if isinstance(e, DestinationConnectionError)), None)
     if connection is not None:

@@ -218,7 +218,7 @@ def test_locked_duckdb_file(fake: FakeDbtCloud, workdir: Path, capsys) -> None:
         holder.wait()
     assert code == EXIT_DESTINATION
     line = one_error_line(err)
-    assert "is locked by another process" in line and "read-only" in line
+    assert "is locked by another process" in line and "publish_path" in line and "--publish" in line
 
 
 def test_unknown_destination(fake, capsys) -> None:
