@@ -3,7 +3,7 @@
 Every view is compared row by row (times to the microsecond, floats to 1e-9 relative), after a first
 load, after time moved on (new runs, open runs refreshed), after a load that found nothing new, and
 after `--full-refresh` on PostgreSQL. Both loads run the real entry point as a subprocess. The views'
-"now" (`loads.as_of`) is the wall clock at each load's start; both stores get the simulator's present
+"now" (`loads.as_of`, `load_checks.checked_at`) is the wall clock at each load's start; both stores get the simulator's present
 instead, so the two engines answer for the same moment.
 """
 
@@ -73,8 +73,10 @@ class Stores:
     def pin_now(self, as_of: datetime) -> None:
         with duckdb.connect(str(self.duckdb_path)) as con:
             con.execute("UPDATE dbt_cloud.loads SET as_of = ?", [as_of])
+            con.execute("UPDATE dbt_cloud.load_checks SET checked_at = ?", [as_of])
         with psycopg2.connect(self.dsn) as con, con.cursor() as cursor:
             cursor.execute("UPDATE dbt_cloud.loads SET as_of = %s", (as_of,))
+            cursor.execute("UPDATE dbt_cloud.load_checks SET checked_at = %s", (as_of,))
 
     def view(self, name: str) -> tuple[list[str], list[tuple[Any, ...]], list[str], list[tuple[Any, ...]]]:
         with duckdb.connect(str(self.duckdb_path), read_only=True) as con:
@@ -160,7 +162,7 @@ def test_every_view_answers_the_same_on_duckdb_and_postgres(tmp_path: Path, post
 
         # --full-refresh drops the views before the tables they read, then rebuilds everything; both
         # stores refresh, because the simulator's artifacts depend on its present ("slower lately")
-        _, refreshed = load_both("--full-refresh")
+        _, refreshed = load_both("--full-refresh", "--yes")
         assert f"Runs: {len(stored)} new" in refreshed
         assert _stored_runs(dsn) == {run_id: sim.runs_by_id(run_id)["status"] for run_id in stored}
         stores.assert_views_match(sim.now)
