@@ -16,7 +16,8 @@ from dlt.destinations.exceptions import DatabaseException
 from .settings import DATASET_NAME
 from .view_sql import translate
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+"""The view definitions ship inside the package, so an installed wheel creates every view."""
 
 
 @dataclass
