@@ -3,8 +3,8 @@
 Every view is compared row by row (times to the microsecond, floats to 1e-9 relative), after a first
 load, after time moved on (new runs, open runs refreshed), after a load that found nothing new, and
 after `--full-refresh` on PostgreSQL. Both loads run the real entry point as a subprocess. The views'
-"now" (`loads.as_of`, `load_checks.checked_at`) is the wall clock at each load's start; both stores get the simulator's present
-instead, so the two engines answer for the same moment.
+"now" (`loads.as_of`, `load_checks.checked_at`) is the wall clock at each load's start; both stores get
+the simulator's present instead, so the two engines answer for the same moment.
 """
 
 from __future__ import annotations

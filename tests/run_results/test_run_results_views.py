@@ -24,15 +24,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pytest
 from dbt_cloud_runs.run_results import RUN_RESULTS_SCHEMA, run_results_to_arrow
-
 from dbt_cloud_runs.views import SQL_DIR  # noqa: E402
+
 VIEW_FILES = ["model_timings.sql", "test_failures.sql", "slowest_models.sql"]
 AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 HREF = "https://cloud.getdbt.com/deploy/1/projects/500/runs/{}/"

@@ -197,7 +197,9 @@ def test_first_load_failing_half_way_leaves_no_cursor(fake: FakeDbtCloud, workdi
     assert stored_runs(workdir) == 350
 
 
-def test_locked_duckdb_file(fake: FakeDbtCloud, workdir: Path, capsys) -> None:
+def test_locked_duckdb_file(fake: FakeDbtCloud, workdir: Path, capsys, monkeypatch) -> None:
+    # a reader that never lets go: the load waits it out briefly, then says so
+    monkeypatch.setattr("dbt_cloud_runs.pipeline.READER_LOCK_WAIT_SECONDS", 0.5)
     assert run_cli(capsys)[0] == 0
     holder = subprocess.Popen(
         [

@@ -187,16 +187,16 @@ def test_paging_steps_by_rows_received(
 
 
 def test_incremental_load_stops_at_first_old_run(workdir: Path, fake: FakeDbtCloud) -> None:
-    fake.add_runs(*hourly_runs(1000))
+    fake.add_runs(*hourly_runs(300))
     load(workdir, lookback_hours=6)
     fake.requests.clear()
-    fake.add_runs(*hourly_runs(5, start_id=1001))
+    fake.add_runs(*hourly_runs(5, start_id=301))
     summary = load(workdir, lookback_hours=6)
     assert runs_requests(fake) == [0], "one page holds the 5 new runs and the 6 h lookback"
-    assert (summary.runs_new, summary.runs_total) == (5, 1005)
+    assert (summary.runs_new, summary.runs_total) == (5, 305)
     # the lookback window (runs created at cursor-6h .. cursor) is re-read, but nothing in it changed
     assert summary.runs_updated == 0
-    assert db_rows(workdir, "SELECT count(DISTINCT _dlt_load_id) FROM dbt_cloud.runs WHERE id > 990") == [
+    assert db_rows(workdir, "SELECT count(DISTINCT _dlt_load_id) FROM dbt_cloud.runs WHERE id > 290") == [
         (2,)
     ]
 
@@ -222,15 +222,15 @@ def test_lookback_rewrites_only_runs_that_changed(workdir: Path, fake: FakeDbtCl
 
 
 def test_incremental_load_pages_until_cursor_minus_lookback(workdir: Path, fake: FakeDbtCloud) -> None:
-    fake.add_runs(*hourly_runs(1000))
+    fake.add_runs(*hourly_runs(300))
     load(workdir, lookback_hours=6)
     fake.requests.clear()
-    fake.add_runs(*hourly_runs(250, start_id=1001))
+    fake.add_runs(*hourly_runs(250, start_id=301))
     summary = load(workdir, lookback_hours=6)
     offsets = runs_requests(fake)
     assert sorted(offsets)[:3] == [0, 100, 200], offsets  # read-ahead requests run concurrently
     assert len(offsets) <= 5, "read-ahead past the page holding the cursor stays within two pages"
-    assert (summary.runs_new, summary.runs_total) == (250, 1250)
+    assert (summary.runs_new, summary.runs_total) == (250, 550)
 
 
 def test_lookback_window_picks_up_late_runs(workdir: Path, fake: FakeDbtCloud) -> None:

@@ -1,4 +1,4 @@
--- Which models got slower? Per model and job: how often it ran and its median / p95 execution time over the
+-- Question: which models got slower? Per model and job: how often it ran and its median / p95 execution time over the
 -- last 30 days, the median of the 30 days before, the change in percent, and how it ended last time.
 -- A result is dated by its run's created_at (by its own execute/compile start when the run is not stored);
 -- "now" is the start of the latest load (dbt_cloud.as_of). runs_30d counts executions that were not

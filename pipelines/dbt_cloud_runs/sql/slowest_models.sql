@@ -1,4 +1,4 @@
--- Where does the warehouse time go? Models ranked by their total execution time over the last 7 days, per
+-- Question: where does the warehouse time go? Models ranked by their total execution time over the last 7 days, per
 -- job (a model built by two jobs is listed once per job); skipped executions are not counted.
 -- A result is dated by its run's created_at (by its own execute/compile start when the run is not stored);
 -- "now" is the start of the latest load (dbt_cloud.as_of). Seconds are rounded to ms. Documents of commands

@@ -1,4 +1,4 @@
--- Which tests failed or warned, where and when? One row per test result with status fail, warn or error,
+-- Question: which tests failed or warned, where and when? One row per test result with status fail, warn or error,
 -- with its job, environment, project, the number of failing rows and dbt's message; newest run first.
 CREATE OR REPLACE VIEW dbt_cloud.test_failures AS
 SELECT
