@@ -16,7 +16,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .api import DbtCloudApi
-from .credentials import DbtCloudCredentials, normalize_base_url, resolve_credentials
+from .credentials import (
+    DbtCloudCredentials,
+    normalize_base_url,
+    resolve_credentials,
+    warn_if_old_region_host,
+)
 from .errors import (
     EXIT_RUN_CANCELLED,
     EXIT_RUN_ERROR,
@@ -314,6 +319,7 @@ def make_credentials(credentials: CredentialsLike = None) -> DbtCloudCredentials
     if resolved.account_id is None:
         raise ConfigError("Missing dbt Cloud account id: credentials have no account_id.")
     resolved.base_url = normalize_base_url(resolved.base_url)
+    warn_if_old_region_host(resolved.base_url)
     return resolved
 
 
