@@ -158,6 +158,7 @@ class FakeDbtCloud:
         for job in self.jobs:
             if job["id"] == job_id:
                 job["state"] = 2
+                job["updated_at"] = fmt(T0 + timedelta(days=30))  # deleting changes the job
 
     def add_runs(self, *runs: dict[str, Any]) -> None:
         for run in runs:
