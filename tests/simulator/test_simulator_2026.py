@@ -171,7 +171,7 @@ def test_retry_endpoint_retries_the_latest_failed_run_and_refuses_the_rest(sim: 
     assert "RETRY_NOT_FAILED_RUN" in refused.json()["status"]["user_message"]
 
     sim.trigger_plan(queue_seconds=0.01, run_seconds=0.01, outcome=20)
-    job_id = next(iter(sim.account.jobs))
+    job_id = next(job_id for job_id, spec in sim.account.jobs.items() if spec.data["state"] == 1)
     failed = requests.post(
         f"{sim.base_url}/api/v2/accounts/{sim.account_id}/jobs/{job_id}/run/",
         json={"cause": "test"},
