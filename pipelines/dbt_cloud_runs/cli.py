@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pendulum
 
@@ -43,6 +43,11 @@ def parse_since(value: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"not a date: {value!r} (use YYYY-MM-DD or an ISO timestamp)"
         ) from exc
+    if not isinstance(parsed, date):  # ISO 8601 also parses durations (P1D) and times (12:00)
+        raise argparse.ArgumentTypeError(
+            f"not a date: {value!r} is a {type(parsed).__name__.lower()}, not a point in time "
+            "(use YYYY-MM-DD or an ISO timestamp, e.g. 2026-01-01T06:00:00Z)"
+        )
     if not isinstance(parsed, datetime):  # a bare date parses to pendulum.Date
         parsed = pendulum.datetime(parsed.year, parsed.month, parsed.day)
     return parsed.astimezone(UTC)

@@ -30,7 +30,7 @@ from .errors import (
     ConfigError,
     DbtCloudError,
 )
-from .settings import FINAL_STATUSES, PAGE_SIZE, STATUS_BY_NAME, STATUS_NAMES
+from .settings import FINAL_STATUSES, PAGE_SIZE, RETRY_REFUSALS, STATUS_BY_NAME, STATUS_NAMES
 
 JsonDict = dict[str, Any]
 
@@ -217,6 +217,35 @@ def wait_for_run(
                 seen,
             )
         sleep(poll_seconds if remaining is None else min(poll_seconds, remaining))
+
+
+class RetryRefused(ApiError):
+    """dbt Cloud will not retry this run; the message gives its reason in words."""
+
+
+def retry_run(api: DbtCloudApi, run_id: int | str) -> JsonDict:
+    """Retry a failed run from the point of failure (`POST /runs/{id}/retry/`); returns the new run.
+
+    When dbt Cloud refuses (the run did not fail, is not its job's latest run, saved no
+    run_results.json, ...), the run's `retry_not_supported_reason` is read and the refusal raised
+    as `RetryRefused` with that reason in words.
+    """
+    try:
+        return api.post(f"runs/{run_id}/retry/")
+    except ApiError as exc:
+        if exc.status_code is None or not 400 <= exc.status_code < 500 or exc.status_code in (401, 403):
+            raise
+        refused = exc
+    reason = None
+    try:
+        reason = get_run(api, run_id).get("retry_not_supported_reason")
+    except ApiError as exc:
+        if exc.status_code != 404:
+            raise
+    if reason:
+        words = RETRY_REFUSALS.get(str(reason), str(reason))
+        raise RetryRefused(f"dbt Cloud will not retry run {run_id}: {words} ({reason}).", status_code=400)
+    raise RetryRefused(f"dbt Cloud will not retry run {run_id}: {refused}", status_code=refused.status_code)
 
 
 def cancel_run(api: DbtCloudApi, run_id: int | str) -> JsonDict:
