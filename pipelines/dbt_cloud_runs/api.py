@@ -87,17 +87,26 @@ class Cooldown:
         self._until = 0.0  # wall-clock time the current pause ends
         self._lock = threading.Lock()
 
+    @staticmethod
+    def now() -> float:
+        """Wall-clock time (the pause's end is printed as a time of day); tests replace it."""
+        return time.time()
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        time.sleep(seconds)
+
     def hold(self) -> None:
         """Before a request: wait while a pause is on."""
         with self._lock:
-            delay = self._until - time.time()
+            delay = self._until - self.now()
         if delay > 0:
-            time.sleep(delay)
+            self.sleep(delay)
 
     def wait_out(self, retry_after: float | None) -> bool:
         """After a 429 that outlasted dlt's retries: pause and return True, or False when spent."""
         with self._lock:
-            now = time.time()
+            now = self.now()
             if now < self._until:  # another worker already started this pause
                 delay = self._until - now
             elif self.used >= self.limit:
@@ -115,7 +124,7 @@ class Cooldown:
                     file=sys.stderr,
                     flush=True,
                 )
-        time.sleep(delay)
+        self.sleep(delay)
         return True
 
 
@@ -218,8 +227,10 @@ class DbtCloudApi:
         Returns the answer and the request's number in this process (0: the very first).
         """
         relative = f"v{version}/accounts/{self.account_id}/{path}"
+        paused = False
         while True:
-            self.cooldown.hold()
+            if not paused:  # a request that just waited out a pause goes at once
+                self.cooldown.hold()
             self._limiter.wait()
             number = next(_request_numbers)
             try:
@@ -235,6 +246,7 @@ class DbtCloudApi:
                     f"Request to {self.base_url} failed: {type(exc).__name__}: check base_url."
                 ) from None
             if response.status_code == 429 and self.cooldown.wait_out(retry_after_seconds(response)):
+                paused = True
                 continue
             return response, number
 
