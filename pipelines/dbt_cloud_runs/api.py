@@ -171,8 +171,14 @@ def envelope_problem(response: Response) -> str | None:
 
 
 def _bad_body(response: Response | None, exception: BaseException | None) -> bool:
-    """dlt retry condition: a 2xx that is not the envelope is a proxy's hiccup, retried like a 5xx."""
+    """dlt retry condition: a 2xx GET that is not the envelope is a proxy's hiccup, retried like a 5xx.
+
+    Only GETs: a POST (trigger, cancel, retry) that came back garbled may have been carried out, and
+    sending it again could start a second run.
+    """
     if response is None or not 200 <= response.status_code < 300:
+        return False
+    if response.request is not None and response.request.method != "GET":
         return False
     return envelope_problem(response) is not None
 
