@@ -40,7 +40,6 @@ MAX_COOLDOWNS = 2
 
 JOB_STATE_ALL = "all"
 """`GET /jobs/?state=all`: active and deleted jobs (the listing's default is active only)."""
-STATE_NAMES: dict[int, str] = {1: "active", 2: "deleted"}
 
 RETRY_REFUSALS: dict[str, str] = {
     "RETRY_UNSUPPORTED_CMD": "the step that failed runs a dbt command that dbt retry does not support",
