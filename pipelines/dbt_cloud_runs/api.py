@@ -1,7 +1,11 @@
-"""A thin client for the dbt Cloud Administrative API v2, built on dlt's `RESTClient`.
+"""A thin client for the dbt Cloud Administrative API (v2, and v3 for listings), built on dlt's `RESTClient`.
 
 What it adds to dlt's client, and why:
-- every answer is unwrapped from dbt Cloud's `{"status", "data", "extra"}` envelope;
+- every answer is unwrapped from dbt Cloud's `{"status", "data", "extra"}` envelope; a 2xx whose body
+  is not that envelope (a proxy's HTML page, cut-off JSON) is retried by dlt's client like a 5xx;
+- a 429 that outlasts dlt's retries (dbt's five-minute account cooldown, often without Retry-After)
+  pauses every worker for `rate_limit_cooldown_seconds` (or what Retry-After asks), at most
+  `MAX_COOLDOWNS` times per process, before it becomes an error;
 - 401/403/404 and exhausted retries become one `ApiError` line that says what to check;
 - listings are paged here rather than by a dlt paginator, for two reasons: pages after the first are
   fetched concurrently once the first page has told `total_count` (dlt's paginators are sequential),
@@ -13,6 +17,10 @@ attempts and backoff follow dlt's `[runtime]` settings (`request_max_attempts`, 
 
 from __future__ import annotations
 
+import email.utils
+import itertools
+import json
+import sys
 import threading
 import time
 from collections import deque
@@ -28,7 +36,7 @@ from requests.exceptions import ConnectionError, RequestException, Timeout
 
 from .credentials import DbtCloudCredentials
 from .errors import ApiError
-from .settings import DEFAULT_MAX_WORKERS, DEFAULT_REQUESTS_PER_MINUTE, PAGE_SIZE
+from .settings import DEFAULT_MAX_WORKERS, DEFAULT_REQUESTS_PER_MINUTE, MAX_COOLDOWNS, PAGE_SIZE
 
 JsonDict = dict[str, Any]
 T = TypeVar("T")
@@ -62,8 +70,125 @@ class RateLimiter:
             time.sleep(delay)
 
 
+class Cooldown:
+    """The account-wide pause once dbt Cloud keeps answering 429 after dlt's retries have given up.
+
+    Over 5,000 requests a minute dbt Cloud starts a five-minute cooldown, often without Retry-After,
+    and other tools of the account share that budget; dlt's backoff (seconds) gives up long before.
+    One worker that meets it starts a pause that every worker waits out (new requests too), with one
+    `warning:` line saying until when; at most `limit` pauses per process, so a load's longest wait
+    is `limit` cooldowns plus dlt's retries. dlt has no such pause, hence these lines.
+    """
+
+    def __init__(self, seconds: float, limit: int = MAX_COOLDOWNS) -> None:
+        self.seconds = seconds
+        self.limit = limit
+        self.used = 0
+        self._until = 0.0  # wall-clock time the current pause ends
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def now() -> float:
+        """Wall-clock time (the pause's end is printed as a time of day); tests replace it."""
+        return time.time()
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        time.sleep(seconds)
+
+    def hold(self) -> None:
+        """Before a request: wait while a pause is on."""
+        with self._lock:
+            delay = self._until - self.now()
+        if delay > 0:
+            self.sleep(delay)
+
+    def wait_out(self, retry_after: float | None) -> bool:
+        """After a 429 that outlasted dlt's retries: pause and return True, or False when spent."""
+        with self._lock:
+            now = self.now()
+            if now < self._until:  # another worker already started this pause
+                delay = self._until - now
+            elif self.used >= self.limit:
+                return False
+            else:
+                self.used += 1
+                delay = retry_after if retry_after is not None else self.seconds
+                self._until = now + delay
+                until = time.strftime("%H:%M:%S UTC", time.gmtime(self._until))
+                asked = "as its Retry-After asks" if retry_after is not None else "the rate-limit cooldown"
+                print(
+                    f"warning: dbt Cloud is rate-limiting this account (429 after retries): waiting "
+                    f"{delay:g} s ({asked}), until {until}, before trying again "
+                    f"(pause {self.used} of {self.limit}).",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        self.sleep(delay)
+        return True
+
+
+def retry_after_seconds(response: Response) -> float | None:
+    """The `Retry-After` header in seconds (a number or an HTTP date), or None without one."""
+    value = (response.headers.get("Retry-After") or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def envelope_problem(response: Response) -> str | None:
+    """What a 2xx answer holds when it is not dbt Cloud's JSON envelope, in words; None when it is.
+
+    The parsed envelope is kept on the response, so it is decoded once however often it is looked at.
+    """
+    if getattr(response, "dbt_envelope", None) is not None:
+        return None
+    body = response.content or b""
+    size = len(body)
+    head = body[:200].lstrip().lower()
+    if not size or not head:
+        return "an empty body"
+    if head.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or "html" in (
+        response.headers.get("Content-Type") or ""
+    ):
+        return "an HTML page"
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        if head.startswith((b"{", b"[")):
+            return f"cut-off JSON ({size} bytes)"
+        return f"a body that is not JSON ({size} bytes)"
+    if not isinstance(parsed, dict) or "data" not in parsed or "status" not in parsed:
+        return "JSON that is not dbt Cloud's {status, data, extra} envelope"
+    response.dbt_envelope = parsed  # type: ignore[attr-defined]
+    return None
+
+
+def _bad_body(response: Response | None, exception: BaseException | None) -> bool:
+    """dlt retry condition: a 2xx GET that is not the envelope is a proxy's hiccup, retried like a 5xx.
+
+    Only GETs: a POST (trigger, cancel, retry) that came back garbled may have been carried out, and
+    sending it again could start a second run.
+    """
+    if response is None or not 200 <= response.status_code < 300:
+        return False
+    if response.request is not None and response.request.method != "GET":
+        return False
+    return envelope_problem(response) is not None
+
+
+_request_numbers = itertools.count()
+"""Requests of this process in the order sent: number 0 is the very first."""
+
+
 class DbtCloudApi:
-    """Calls under `{access_url}/api/v2/accounts/{account_id}/`, safe to use from worker threads."""
+    """Calls under `{access_url}/api/v{2,3}/accounts/{account_id}/`, safe to use from worker threads."""
 
     def __init__(
         self,
@@ -73,46 +198,74 @@ class DbtCloudApi:
     ) -> None:
         self.base_url = credentials.base_url
         self.account_id = credentials.account_id
-        self.api_root = credentials.api_root
+        self.roots = {version: credentials.api_root_for(version) for version in (2, 3)}
+        self.api_root = self.roots[2]
         self.max_workers = max_workers
         # `Token <token>` is the documented header; an auth object (not a default header) keeps the
         # token out of dlt's debug request log.
         self._auth = APIKeyAuth(name="Authorization", api_key=f"Token {credentials.api_token}")
-        # dlt's retrying client keeps one session per thread, so each worker thread gets its own.
-        self._retrying = Client(raise_for_status=False)
+        # dlt's retrying clients keep one session per thread, so each worker thread gets its own.
+        # Enveloped answers are also retried when a 2xx body is not the envelope; artifact files are
+        # not enveloped, so they go through a client without that condition.
+        self._retrying = Client(raise_for_status=False, retry_condition=_bad_body)
+        self._retrying_raw = Client(raise_for_status=False)
         self._local = threading.local()
         self._limiter = RateLimiter(requests_per_minute)
+        self.cooldown = Cooldown(credentials.rate_limit_cooldown_seconds)
 
     # -- single requests -------------------------------------------------------------------------
 
-    @property
-    def _rest(self) -> RESTClient:
-        client: RESTClient | None = getattr(self._local, "client", None)
+    def _rest(self, raw: bool = False) -> RESTClient:
+        """This thread's client; paths are relative to `{access_url}/api/` (`v2/accounts/...`)."""
+        name = "raw_client" if raw else "client"
+        client: RESTClient | None = getattr(self._local, name, None)
         if client is None:
-            client = RESTClient(base_url=self.api_root, auth=self._auth, session=self._retrying.session)
-            self._local.client = client
+            session = (self._retrying_raw if raw else self._retrying).session
+            client = RESTClient(base_url=f"{self.base_url}/api/", auth=self._auth, session=session)
+            setattr(self._local, name, client)
         return client
 
-    def request(self, method: str, path: str, params: JsonDict | None = None, json: Any = None) -> JsonDict:
-        """Send one request (retried by dlt's client) and return the whole envelope."""
-        self._limiter.wait()
-        try:
-            response = self._rest.request(path, method=method, params=params, json=json)  # type: ignore[arg-type]
-        except (ConnectionError, Timeout) as exc:
-            raise ApiError(
-                f"Could not reach dbt Cloud at {self.base_url} ({type(exc).__name__} after retries): "
-                "check [dbt_cloud] base_url (your account's access URL) and the network.",
-                path=path,
-            ) from None
-        except RequestException as exc:
-            raise ApiError(
-                f"Request to {self.base_url} failed: {type(exc).__name__}: check base_url."
-            ) from None
-        return self._unwrap(response, path)
+    def _send(
+        self, method: str, path: str, version: int, raw: bool = False, **kwargs: Any
+    ) -> tuple[Response, int]:
+        """One request through dlt's retrying client, waiting out rate-limit cooldowns.
 
-    def get(self, path: str, params: JsonDict | None = None) -> Any:
+        Returns the answer and the request's number in this process (0: the very first).
+        """
+        relative = f"v{version}/accounts/{self.account_id}/{path}"
+        paused = False
+        while True:
+            if not paused:  # a request that just waited out a pause goes at once
+                self.cooldown.hold()
+            self._limiter.wait()
+            number = next(_request_numbers)
+            try:
+                response = self._rest(raw).request(relative, method=method, **kwargs)
+            except (ConnectionError, Timeout) as exc:
+                raise ApiError(
+                    f"Could not reach dbt Cloud at {self.base_url} ({type(exc).__name__} after retries): "
+                    "check [dbt_cloud] base_url (your account's access URL) and the network.",
+                    path=path,
+                ) from None
+            except RequestException as exc:
+                raise ApiError(
+                    f"Request to {self.base_url} failed: {type(exc).__name__}: check base_url."
+                ) from None
+            if response.status_code == 429 and self.cooldown.wait_out(retry_after_seconds(response)):
+                paused = True
+                continue
+            return response, number
+
+    def request(
+        self, method: str, path: str, params: JsonDict | None = None, json: Any = None, version: int = 2
+    ) -> JsonDict:
+        """Send one request (retried by dlt's client) and return the whole envelope."""
+        response, number = self._send(method, path, version, params=params, json=json)
+        return self._unwrap(response, path, first_of_process=number == 0)
+
+    def get(self, path: str, params: JsonDict | None = None, version: int = 2) -> Any:
         """GET one object or page and return its `data`."""
-        return self.request("GET", path, params=params)["data"]
+        return self.request("GET", path, params=params, version=version)["data"]
 
     def post(self, path: str, json: JsonDict | None = None) -> Any:
         """POST and return the answer's `data`."""
@@ -120,14 +273,7 @@ class DbtCloudApi:
 
     def get_raw(self, path: str, params: JsonDict | None = None) -> Response:
         """GET something that is not enveloped (an artifact file); errors still become `ApiError`."""
-        self._limiter.wait()
-        try:
-            response = self._rest.get(path, params=params)
-        except (ConnectionError, Timeout) as exc:
-            raise ApiError(
-                f"Could not reach dbt Cloud at {self.base_url} ({type(exc).__name__} after retries).",
-                path=path,
-            ) from None
+        response, _ = self._send("GET", path, 2, raw=True, params=params)
         if response.status_code >= 400:
             self._raise_for_status(response, path)
         return response
@@ -135,7 +281,7 @@ class DbtCloudApi:
     # -- listings --------------------------------------------------------------------------------
 
     def iter_pages(
-        self, path: str, params: JsonDict | None = None, first: JsonDict | None = None
+        self, path: str, params: JsonDict | None = None, first: JsonDict | None = None, version: int = 2
     ) -> Iterator[list[JsonDict]]:
         """Yield every page of a listing in order, fetching ahead on worker threads.
 
@@ -145,11 +291,12 @@ class DbtCloudApi:
         the generator cancels what has not started. Offsets step by the rows actually received; a
         short page is completed before moving on, and the listing is read past the first page's
         `total_count` until a short page, because runs created while we page push older rows down.
-        `first` is the first page's envelope when the caller already has it.
+        `first` is the first page's envelope when the caller already has it; `version` picks the
+        API root (v3 for projects and environments).
         """
         base = dict(params or {})
         if first is None:
-            first = self.first_page(path, base)
+            first = self.first_page(path, base, version=version)
         rows: list[JsonDict] = first["data"] or []
         total = total_count(first, default=len(rows))
         yield rows
@@ -167,19 +314,19 @@ class DbtCloudApi:
                         offset = next(planned, None)
                         if offset is None:
                             break
-                        pending.append((offset, pool.submit(self._page, path, base, offset)))
+                        pending.append((offset, pool.submit(self._page, path, base, offset, version)))
                     if not pending:
                         break
                     offset, future = pending.popleft()
                     page = future.result()
                     expected = min(PAGE_SIZE, total - offset)
-                    page = page + self._complete_short_page(path, base, offset, len(page), expected)
+                    page = page + self._complete_short_page(path, base, offset, len(page), expected, version)
                     window = min(max_in_flight, window * 2)
                     yield page
                     next_offset = offset + len(page)
                 # rows pushed past the first page's total_count by runs created while we paged
                 while True:
-                    page = self._page(path, base, next_offset)
+                    page = self._page(path, base, next_offset, version)
                     if page:
                         yield page
                     if len(page) < PAGE_SIZE:
@@ -190,7 +337,7 @@ class DbtCloudApi:
                     future.cancel()
 
     def read_listing(
-        self, path: str, expected_total: int, params: JsonDict | None = None
+        self, path: str, expected_total: int, params: JsonDict | None = None, version: int = 2
     ) -> list[list[JsonDict]]:
         """Every page of a small listing whose size is roughly known, all pages asked for at once.
 
@@ -201,21 +348,24 @@ class DbtCloudApi:
         base = dict(params or {})
         offsets = range(0, max(expected_total, 0) + 1, PAGE_SIZE)  # one page past it, to see the end
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="dbt-cloud-listing") as pool:
-            envelopes = list(pool.map(lambda offset: self._envelope(path, base, offset), offsets))
+            envelopes = list(pool.map(lambda offset: self._envelope(path, base, offset, version), offsets))
         pages = [list(envelope["data"] or []) for envelope in envelopes]
         total = total_count(envelopes[0], default=sum(len(page) for page in pages))
         filled = [len(page) for page in pages]
         short = next((i for i, count in enumerate(filled) if count < PAGE_SIZE), None)
         if short is not None and not any(filled[short + 1 :]) and sum(filled) >= total:
             return [page for page in pages if page]
-        return list(self.iter_pages(path, base, first=envelopes[0]))
+        return list(self.iter_pages(path, base, first=envelopes[0], version=version))
 
-    def _envelope(self, path: str, base: JsonDict, offset: int) -> JsonDict:
-        return self.request("GET", path, params={**base, "limit": PAGE_SIZE, "offset": offset})
+    def _envelope(self, path: str, base: JsonDict, offset: int, version: int = 2) -> JsonDict:
+        params = {**base, "limit": PAGE_SIZE, "offset": offset}
+        return self.request("GET", path, params=params, version=version)
 
-    def first_page(self, path: str, params: JsonDict | None = None) -> JsonDict:
+    def first_page(self, path: str, params: JsonDict | None = None, version: int = 2) -> JsonDict:
         """The first page of a listing, as the whole envelope (with `extra.pagination`)."""
-        return self.request("GET", path, params={**(params or {}), "limit": PAGE_SIZE, "offset": 0})
+        return self.request(
+            "GET", path, params={**(params or {}), "limit": PAGE_SIZE, "offset": 0}, version=version
+        )
 
     def get_each(self, paths: Iterable[str], params: JsonDict | None = None) -> Iterator[tuple[str, Any]]:
         """GET many objects concurrently, in order; yields `(path, data)`, or `(path, ApiError)` on a 404."""
@@ -240,38 +390,43 @@ class DbtCloudApi:
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def _page(self, path: str, base: JsonDict, offset: int) -> list[JsonDict]:
-        data = self.get(path, params={**base, "limit": PAGE_SIZE, "offset": offset})
+    def _page(self, path: str, base: JsonDict, offset: int, version: int = 2) -> list[JsonDict]:
+        data = self.get(path, params={**base, "limit": PAGE_SIZE, "offset": offset}, version=version)
         return list(data or [])
 
     def _complete_short_page(
-        self, path: str, base: JsonDict, offset: int, got: int, expected: int
+        self, path: str, base: JsonDict, offset: int, got: int, expected: int, version: int = 2
     ) -> list[JsonDict]:
         """Fetch what a page returned fewer rows than asked for, so no offset is skipped."""
         extra: list[JsonDict] = []
         while got < expected:
-            more = self._page(path, base, offset + got)
+            more = self._page(path, base, offset + got, version)
             if not more:
                 break
             extra.extend(more)
             got += len(more)
         return extra
 
-    def _unwrap(self, response: Response, path: str) -> JsonDict:
+    def _unwrap(self, response: Response, path: str, first_of_process: bool = False) -> JsonDict:
         if response.status_code >= 400:
             self._raise_for_status(response, path)
-        try:
-            envelope = response.json()
-        except ValueError:
-            envelope = None
-        if not isinstance(envelope, dict) or "data" not in envelope:
+        problem = envelope_problem(response)
+        if problem is not None:  # still so after dlt's retries
+            method = response.request.method if response.request is not None else "GET"
+            hint = (
+                " This was the first request of this run, so base_url may be wrong: check [dbt_cloud] "
+                "base_url (your account's access URL, shown in Account settings)."
+                if first_of_process
+                else " A proxy or gateway in between may be failing; nothing was committed, the next "
+                "load fills in."
+            )
             raise ApiError(
-                f"{self.base_url} answered {path} with something that is not the dbt Cloud API: check "
-                "[dbt_cloud] base_url — it must be your account's access URL, e.g. https://cloud.getdbt.com.",
+                f"{self.base_url} answered {method} {path} with {problem}, not the dbt Cloud API's JSON "
+                f"envelope, after retries.{hint}",
                 status_code=response.status_code,
                 path=path,
             )
-        return envelope
+        return response.dbt_envelope  # type: ignore[attr-defined, no-any-return]
 
     def _raise_for_status(self, response: Response, path: str) -> None:
         status = response.status_code
@@ -288,14 +443,19 @@ class DbtCloudApi:
                 "account_id and that the token has permission on that account."
             )
         elif status == 404:
+            root = self.api_root
+            if response.request is not None and "/api/v3/" in str(response.request.url):
+                root = self.roots[3]
             message = (
-                f"dbt Cloud answered 404 for {self.api_root}{path} ({detail or 'not found'}): "
+                f"dbt Cloud answered 404 for {root}{path} ({detail or 'not found'}): "
                 "check [dbt_cloud] account_id and base_url (the access URL of your account's region or cell)."
             )
         elif status == 429:
             message = (
-                "dbt Cloud kept rate-limiting requests (429) after retries: lower [dbt_cloud] "
-                "requests_per_minute or max_workers. Nothing was committed; the next load fills in."
+                f"dbt Cloud kept rate-limiting requests (429) after retries and {self.cooldown.used} "
+                "cooldown pause(s): other tools may be using the account's budget; lower [dbt_cloud] "
+                "requests_per_minute or raise rate_limit_cooldown_seconds. Nothing was committed; the "
+                "next load fills in."
             )
         elif status >= 500:
             message = (

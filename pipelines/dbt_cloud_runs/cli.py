@@ -43,10 +43,15 @@ def parse_since(value: str) -> datetime:
     """`--since` accepts a date or a timestamp (ISO 8601); naive values are UTC."""
     try:
         parsed = pendulum.parse(value)
-    except (ValueError, pendulum.parsing.exceptions.ParserError):  # type: ignore[attr-defined]
-        parsed = None
-    if not isinstance(parsed, date):  # unparseable, or a duration (P1D) or a time of day
-        raise argparse.ArgumentTypeError(f"not a date: {value!r} (use YYYY-MM-DD or an ISO timestamp)")
+    except (ValueError, pendulum.parsing.exceptions.ParserError) as exc:  # type: ignore[attr-defined]
+        raise argparse.ArgumentTypeError(
+            f"not a date: {value!r} (use YYYY-MM-DD or an ISO timestamp)"
+        ) from exc
+    if not isinstance(parsed, date):  # ISO 8601 also parses durations (P1D) and times (12:00)
+        raise argparse.ArgumentTypeError(
+            f"not a date: {value!r} is a {type(parsed).__name__.lower()}, not a point in time "
+            "(use YYYY-MM-DD or an ISO timestamp, e.g. 2026-01-01T06:00:00Z)"
+        )
     if not isinstance(parsed, datetime):  # a bare date parses to pendulum.Date
         parsed = pendulum.datetime(parsed.year, parsed.month, parsed.day)
     return parsed.astimezone(UTC)

@@ -9,6 +9,8 @@ The seed's secrets layout (and dlt's own dbt Cloud helper) keeps everything unde
 from __future__ import annotations
 
 import re
+import sys
+from urllib.parse import urlsplit
 
 from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.configuration.exceptions import (
@@ -22,10 +24,12 @@ from .errors import ConfigError
 from .settings import (
     CONFIG_SECTION,
     DEFAULT_ARTIFACTS_DAYS,
-    DEFAULT_BASE_URL,
     DEFAULT_LOOKBACK_HOURS,
     DEFAULT_MAX_WORKERS,
+    DEFAULT_RATE_LIMIT_COOLDOWN_SECONDS,
     DEFAULT_REQUESTS_PER_MINUTE,
+    OLD_REGION_HOSTS,
+    OLD_REGION_HOSTS_DEPRECATED_ON,
 )
 
 _ENV_NAMES = {
@@ -40,22 +44,36 @@ _MISSING = {
     "or the DBT_CLOUD__API_TOKEN environment variable.",
     "account_id": "Missing dbt Cloud account id: set account_id under [dbt_cloud] in .dlt/config.toml "
     "(or .dlt/secrets.toml) or the DBT_CLOUD__ACCOUNT_ID environment variable.",
+    "base_url": "Missing dbt Cloud access URL: set base_url under [dbt_cloud] in .dlt/config.toml (or the "
+    "DBT_CLOUD__BASE_URL environment variable) to your account's access URL, shown in dbt Cloud under "
+    "Account settings (e.g. https://ab123.us1.dbt.com).",
 }
 
 
 @configspec
 class DbtCloudCredentials(BaseConfiguration):
-    """Who we are and where the account lives: enough to call the API."""
+    """Who we are, where the account lives and how to talk to it: enough to call the API.
+
+    `rate_limit_cooldown_seconds` lives here rather than in `LoadSettings` because the job
+    subcommands (trigger, status, retry, ...) meet the same account-wide rate limit as a load.
+    """
 
     api_token: TSecretStrValue = None
     account_id: int | None = None
-    base_url: str = DEFAULT_BASE_URL
+    base_url: str | None = None
+    """the account's access URL; no default: dbt's old region hosts are being retired"""
     job_id: int | None = None
+    rate_limit_cooldown_seconds: float = DEFAULT_RATE_LIMIT_COOLDOWN_SECONDS
+    """how long to wait when dbt Cloud still answers 429 (without Retry-After) after dlt's retries"""
 
     @property
     def api_root(self) -> str:
-        """`{access_url}/api/v2/accounts/{account_id}/` — every call we make lives under it."""
-        return f"{self.base_url}/api/v2/accounts/{self.account_id}/"
+        """`{access_url}/api/v2/accounts/{account_id}/` — runs, jobs and the job operations live here."""
+        return self.api_root_for(2)
+
+    def api_root_for(self, version: int) -> str:
+        """`{access_url}/api/v{version}/accounts/{account_id}/`: the one place an API root is built."""
+        return f"{self.base_url}/api/v{version}/accounts/{self.account_id}/"
 
 
 @configspec
@@ -74,15 +92,54 @@ class LoadSettings(BaseConfiguration):
 
 
 def normalize_base_url(value: str | None) -> str:
-    """Accept an access URL with or without a trailing slash (or a pasted `/api/v2` suffix)."""
-    url = (value or DEFAULT_BASE_URL).strip().rstrip("/")
+    """Accept an access URL with or without a trailing slash (or a pasted `/api/v2` suffix).
+
+    There is no default: without a value this raises the one line saying where to find it.
+    """
+    if value is None or not str(value).strip():
+        raise ConfigError(_MISSING["base_url"])
+    url = str(value).strip().rstrip("/")
     url = re.sub(r"/api/v[23](/.*)?$", "", url)
-    if not re.match(r"^https?://[^/\s]+", url):
+    where = "set [dbt_cloud] base_url (or DBT_CLOUD__BASE_URL) to your account's access URL"
+    scheme = url.split("://", 1)[0] if "://" in url else ""  # as written (urlsplit lower-cases it)
+    if not scheme:
         raise ConfigError(
-            f"base_url {value!r} is not an access URL: set [dbt_cloud] base_url (or DBT_CLOUD__BASE_URL) "
-            "to your account's access URL, e.g. https://cloud.getdbt.com or https://emea.dbt.com."
+            f"base_url {value!r} has no scheme: write it as https://{url.split('://')[-1]} ({where}, "
+            "shown in dbt Cloud under Account settings)."
+        )
+    if scheme.lower() in ("http", "https") and scheme != scheme.lower():
+        raise ConfigError(
+            f"base_url {value!r} has an uppercase scheme {scheme + '://'!r}: write it in lower case, "
+            f"{scheme.lower()}://{url.split('://', 1)[1]}."
+        )
+    if scheme not in ("http", "https"):
+        raise ConfigError(
+            f"base_url {value!r} has an unknown scheme {scheme + '://'!r}: the access URL starts with "
+            f"https:// ({where})."
+        )
+    if not re.match(r"^https?://[^/\s]+$", url):
+        raise ConfigError(
+            f"base_url {value!r} is not an access URL: {where}, e.g. https://ab123.us1.dbt.com "
+            "(shown in dbt Cloud under Account settings)."
         )
     return url
+
+
+_warned_hosts: set[str] = set()
+
+
+def warn_if_old_region_host(base_url: str) -> None:
+    """One `warning:` line on stderr (once per process) when an old region host is configured."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    if host in OLD_REGION_HOSTS and host not in _warned_hosts:
+        _warned_hosts.add(host)
+        print(
+            f"warning: base_url {base_url} is one of dbt's old region hosts, scheduled for deprecation on "
+            f"{OLD_REGION_HOSTS_DEPRECATED_ON}: set [dbt_cloud] base_url to your account's access URL "
+            "(Account settings, e.g. https://ab123.us1.dbt.com).",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def resolve_credentials(require_token: bool = True) -> DbtCloudCredentials:
@@ -101,6 +158,9 @@ def resolve_credentials(require_token: bool = True) -> DbtCloudCredentials:
     if credentials.account_id is None:
         raise ConfigError(_MISSING["account_id"])
     credentials.base_url = normalize_base_url(credentials.base_url)
+    if not credentials.rate_limit_cooldown_seconds >= 0:
+        raise ConfigError("[dbt_cloud] rate_limit_cooldown_seconds must be 0 or more.")
+    warn_if_old_region_host(credentials.base_url)
     return credentials
 
 

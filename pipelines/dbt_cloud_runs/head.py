@@ -17,10 +17,10 @@ from typing import Any
 
 from .api import DbtCloudApi, total_count
 from .errors import ApiError
+from .listings import LISTINGS, AccountListings
 from .records import parse_timestamp
 from .settings import OPEN_STATUSES
 
-LISTINGS = ("jobs", "projects", "environments")
 RUNS_LIST_PARAMS = {"order_by": "-created_at", "include_related": '["trigger"]'}
 RUN_DETAIL_PARAMS = {"include_related": '["trigger"]'}
 
@@ -56,10 +56,9 @@ def fetch_head(api: DbtCloudApi, open_run_ids: list[int], stored: StoredHead) ->
     workers = min(1 + len(LISTINGS) + len(open_run_ids), 2 * api.max_workers)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dbt-cloud-head") as pool:
         runs = pool.submit(api.first_page, "runs/", RUNS_LIST_PARAMS)
-        listings = {
-            name: pool.submit(api.read_listing, f"{name}/", len(stored.listings.get(name, {})))
-            for name in LISTINGS
-        }
+        # how listings are read (jobs of every state, v3 projects/environments) lives in listings.py
+        account = AccountListings(api, {name: len(stored.listings.get(name, {})) for name in LISTINGS})
+        listings = {name: pool.submit(account.read, name) for name in LISTINGS}
         open_runs = [
             pool.submit(lambda path=f"runs/{run_id}/": next(api.get_each([path], RUN_DETAIL_PARAMS)))
             for run_id in open_run_ids

@@ -1,4 +1,4 @@
-"""Subcommands that operate on dbt Cloud jobs and runs: trigger, status, cancel, runs, artifacts.
+"""Subcommands that operate on dbt Cloud jobs and runs: trigger, status, cancel, retry, runs, artifacts.
 
 Built for schedulers (cron, Airflow's BashOperator, ...): the exit code tells the outcome (0 success,
 1 run ended in Error, 4 cancelled, 5 timed out, 2 usage/config, 3 API error), every line about a run
@@ -69,6 +69,7 @@ def add_subcommands(subparsers: Any) -> None:
     _add_trigger(subparsers)
     _add_status(subparsers)
     _add_cancel(subparsers)
+    _add_retry(subparsers)
     _add_runs(subparsers)
     _add_artifacts(subparsers)
 
@@ -157,6 +158,30 @@ def _add_status(subparsers: Any) -> None:
 def _add_cancel(subparsers: Any) -> None:
     parser = _subparser(subparsers, "cancel", "ask dbt Cloud to cancel a run", run_cancel)
     parser.add_argument("run_id", type=int, metavar="RUN_ID", help="the run to cancel")
+
+
+def _add_retry(subparsers: Any) -> None:
+    parser = _subparser(
+        subparsers,
+        "retry",
+        "retry a failed run from the point of failure, optionally wait for its outcome",
+        run_retry,
+        epilog=WAIT_EPILOG
+        + """
+dbt Cloud retries only the latest run of a job that ended in Error and saved run_results.json (dbt 1.6
+or newer); otherwise it refuses, and this exits 3 with dbt's reason in words.
+
+example:
+  python pipelines/dbt_runs.py retry 123456 --wait --timeout 3600
+""",
+    )
+    parser.add_argument("run_id", type=int, metavar="RUN_ID", help="the failed run to retry")
+    _add_wait_flags(parser)
+    parser.add_argument(
+        "--cancel-on-timeout",
+        action="store_true",
+        help="with --timeout: cancel the retry when the time is up (still exits 5)",
+    )
 
 
 def _add_runs(subparsers: Any) -> None:
@@ -272,6 +297,19 @@ def run_trigger(args: argparse.Namespace) -> int:
         steps_override=args.steps_override,
     )
     say(f"Triggered {ops.describe(run, api.base_url)}")
+    if not args.wait:
+        return EXIT_OK
+    return _wait(api, run, args, cancel_on_timeout=args.cancel_on_timeout)
+
+
+def run_retry(args: argparse.Namespace) -> int:
+    """Retry a failed run, then (with --wait) watch the retry exactly as `trigger --wait` does."""
+    from . import operations as ops
+
+    _check_wait_flags(args)
+    api = _api()
+    run = ops.retry_run(api, args.run_id)
+    say(f"Retrying run {args.run_id} from the point of failure: {ops.describe(run, api.base_url)}")
     if not args.wait:
         return EXIT_OK
     return _wait(api, run, args, cancel_on_timeout=args.cancel_on_timeout)

@@ -16,7 +16,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .api import DbtCloudApi
-from .credentials import DbtCloudCredentials, normalize_base_url, resolve_credentials
+from .credentials import (
+    DbtCloudCredentials,
+    normalize_base_url,
+    resolve_credentials,
+    warn_if_old_region_host,
+)
 from .errors import (
     EXIT_RUN_CANCELLED,
     EXIT_RUN_ERROR,
@@ -25,7 +30,7 @@ from .errors import (
     ConfigError,
     DbtCloudError,
 )
-from .settings import FINAL_STATUSES, PAGE_SIZE, STATUS_BY_NAME, STATUS_NAMES
+from .settings import FINAL_STATUSES, PAGE_SIZE, RETRY_REFUSALS, STATUS_BY_NAME, STATUS_NAMES
 
 JsonDict = dict[str, Any]
 
@@ -214,19 +219,38 @@ def wait_for_run(
         sleep(poll_seconds if remaining is None else min(poll_seconds, remaining))
 
 
-def cancel_run(api: DbtCloudApi, run_id: int | str) -> JsonDict:
-    """Ask dbt Cloud to cancel the run; returns the run as the API answers (often Cancelled already)."""
-    return api.post(f"runs/{run_id}/cancel/")
+class RetryRefused(ApiError):
+    """dbt Cloud will not retry this run; the message gives its reason in words."""
 
 
 def retry_run(api: DbtCloudApi, run_id: int | str) -> JsonDict:
-    """Retry a failed run from its point of failure; returns the new run.
+    """Retry a failed run from the point of failure (`POST /runs/{id}/retry/`); returns the new run.
 
-    dbt Cloud accepts it only for the job's latest run, in Error, with `run_results.json` and a dbt
-    version that supports it; otherwise it refuses with a reason (`RETRY_NOT_LATEST_RUN`, ...), which
-    the `ApiError` carries.
+    When dbt Cloud refuses (the run did not fail, is not its job's latest run, saved no
+    run_results.json, ...), the run's `retry_not_supported_reason` is read and the refusal raised
+    as `RetryRefused` with that reason in words.
     """
-    return api.post(f"runs/{run_id}/retry/")
+    try:
+        return api.post(f"runs/{run_id}/retry/")
+    except ApiError as exc:
+        if exc.status_code is None or not 400 <= exc.status_code < 500 or exc.status_code in (401, 403):
+            raise
+        refused = exc
+    reason = None
+    try:
+        reason = get_run(api, run_id).get("retry_not_supported_reason")
+    except ApiError as exc:
+        if exc.status_code != 404:
+            raise
+    if reason:
+        words = RETRY_REFUSALS.get(str(reason), str(reason))
+        raise RetryRefused(f"dbt Cloud will not retry run {run_id}: {words} ({reason}).", status_code=400)
+    raise RetryRefused(f"dbt Cloud will not retry run {run_id}: {refused}", status_code=refused.status_code)
+
+
+def cancel_run(api: DbtCloudApi, run_id: int | str) -> JsonDict:
+    """Ask dbt Cloud to cancel the run; returns the run as the API answers (often Cancelled already)."""
+    return api.post(f"runs/{run_id}/cancel/")
 
 
 def list_runs(
@@ -324,6 +348,7 @@ def make_credentials(credentials: CredentialsLike = None) -> DbtCloudCredentials
     if resolved.account_id is None:
         raise ConfigError("Missing dbt Cloud account id: credentials have no account_id.")
     resolved.base_url = normalize_base_url(resolved.base_url)
+    warn_if_old_region_host(resolved.base_url)
     return resolved
 
 

@@ -85,6 +85,10 @@ RUN_COLUMNS: list[tuple[str, pa.DataType, str, str]] = [
     ("queued_duration", pa.string(), RUN, "queued_duration"),
     ("run_duration", pa.string(), RUN, "run_duration"),
     ("href", pa.string(), RUN, "href"),
+    # retries (2026-08 spec): on a retry, the failed run it retries (see docs/tables.md for the evidence)
+    ("retrying_run_id", pa.int64(), RUN, "retrying_run_id"),
+    ("can_retry", pa.bool_(), RUN, "can_retry"),
+    ("retry_not_supported_reason", pa.string(), RUN, "retry_not_supported_reason"),
     ("trigger__id", pa.int64(), TRIGGER, "id"),
     ("trigger__cause", pa.string(), TRIGGER, "cause"),
     ("trigger__git_branch", pa.string(), TRIGGER, "git_branch"),
@@ -203,6 +207,23 @@ def environment_row(environment: JsonDict, seen_at: datetime) -> JsonDict:
         "updated_at": parse_timestamp(environment.get("updated_at")),
         "last_seen_at": seen_at,
     }
+
+
+_ARROW_TYPES = {"bigint": pa.int64(), "text": pa.string(), "bool": pa.bool_(), "timestamp": TIMESTAMP}
+
+
+def empty_table(hints: dict[str, dict[str, Any]]) -> pa.Table:
+    """A table without rows but with every hinted column: dlt creates the table from it.
+
+    A resource that yields nothing creates no table, and a view over a missing table fails; an
+    account with no projects (or a token that may not list them) must still get every view.
+    """
+    return pa.schema(
+        [
+            pa.field(name, _ARROW_TYPES[hint["data_type"]], nullable=hint["nullable"])
+            for name, hint in hints.items()
+        ]
+    ).empty_table()
 
 
 def _hints(types: dict[str, str]) -> dict[str, dict[str, Any]]:

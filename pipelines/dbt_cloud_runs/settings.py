@@ -8,7 +8,12 @@ from __future__ import annotations
 CONFIG_SECTION = "dbt_cloud"
 """Top-level config section, the layout dlt's own dbt Cloud helper documents (`[dbt_cloud]`)."""
 
-DEFAULT_BASE_URL = "https://cloud.getdbt.com"
+OLD_REGION_HOSTS: frozenset[str] = frozenset({"cloud.getdbt.com", "emea.dbt.com", "au.dbt.com"})
+"""dbt's old region hosts, scheduled for deprecation on `OLD_REGION_HOSTS_DEPRECATED_ON`: there is no
+default host any more; every account has its own access URL (`https://PREFIX.REGION.dbt.com`)."""
+OLD_REGION_HOSTS_DEPRECATED_ON = "2026-11-01"
+API_VERSIONS = (2, 3)
+"""`{access_url}/api/v{N}/accounts/{account_id}/`: v2 for runs and jobs, v3 for projects/environments."""
 PIPELINE_NAME = "dbt_runs"
 DATASET_NAME = "dbt_cloud"
 DEFAULT_DUCKDB_FILE = "dbt_runs.duckdb"
@@ -30,6 +35,25 @@ DEFAULT_ARTIFACTS_DAYS = 14
 
 READER_LOCK_WAIT_SECONDS = 10.0
 """How long a load waits out a reader holding the DuckDB file (readers hold it for milliseconds)."""
+
+DEFAULT_RATE_LIMIT_COOLDOWN_SECONDS = 300.0
+"""Going over 5,000 requests a minute starts a five-minute cooldown, often answered without Retry-After."""
+MAX_COOLDOWNS = 2
+"""How many cooldowns one process waits out before it gives up (exit 3; the next load fills in)."""
+
+JOB_STATE_ALL = "all"
+"""`GET /jobs/?state=all`: active and deleted jobs (the listing's default is active only)."""
+
+RETRY_REFUSALS: dict[str, str] = {
+    "RETRY_UNSUPPORTED_CMD": "the step that failed runs a dbt command that dbt retry does not support",
+    "RETRY_UNSUPPORTED_VERSION": "the run's dbt version is too old to retry from the point of failure "
+    "(dbt 1.6 or newer is needed)",
+    "RETRY_NOT_LATEST_RUN": "it is not the latest run of its job (only the latest run can be retried)",
+    "RETRY_NOT_FAILED_RUN": "it did not end in Error (only failed runs can be retried)",
+    "RETRY_NO_RUN_RESULTS": "it saved no run_results.json to retry from (it failed before dbt ran any "
+    "node): trigger the job again instead",
+}
+"""dbt Cloud's `retry_not_supported_reason` codes, in words (the codes are from the 2026-08 v2 spec)."""
 
 STATUS_NAMES: dict[int, str] = {
     1: "Queued",

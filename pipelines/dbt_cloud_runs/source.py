@@ -29,12 +29,14 @@ from .artifacts import (
 )
 from .errors import ApiError
 from .head import RUN_DETAIL_PARAMS, RUNS_LIST_PARAMS, Head
+from .listings import AccountListings
 from .records import (
     ENVIRONMENT_HINTS,
     JOB_HINTS,
     LOAD_HINTS,
     PROJECT_HINTS,
     RUNS_SCHEMA,
+    empty_table,
     environment_row,
     job_row,
     parse_timestamp,
@@ -101,12 +103,13 @@ def dbt_cloud_source(
         api, since, lookback_hours, stats, head.runs_first_page if head else None, unchanged_runs or {}
     )
     open_runs = open_runs_resource(api, open_run_ids, stats, head.open_runs if head else None)
+    account = AccountListings(api)  # read only when there is no head (its listings are read already)
     resources = [
         runs,
         open_runs,
-        listing_resource(api, "jobs", job_row, JOB_HINTS, as_of, stats, head),
-        listing_resource(api, "projects", project_row, PROJECT_HINTS, as_of, stats, head),
-        listing_resource(api, "environments", environment_row, ENVIRONMENT_HINTS, as_of, stats, head),
+        listing_resource(account, "jobs", job_row, JOB_HINTS, as_of, stats, head),
+        listing_resource(account, "projects", project_row, PROJECT_HINTS, as_of, stats, head),
+        listing_resource(account, "environments", environment_row, ENVIRONMENT_HINTS, as_of, stats, head),
         loads_resource(as_of, since, full_refresh),
     ]
     if artifacts is not None:
@@ -224,7 +227,7 @@ def open_runs_resource(
 
 
 def listing_resource(
-    api: DbtCloudApi,
+    account: AccountListings,
     name: str,
     to_row: Callable[[dict[str, Any], datetime], dict[str, Any]],
     hints: dict[str, dict[str, Any]],
@@ -232,18 +235,24 @@ def listing_resource(
     stats: ExtractStats,
     head: Head | None = None,
 ) -> DltResource:
-    """Every page of a listing (`jobs/`, `projects/`, `environments/`), merged on `id`.
+    """Every page of a listing (jobs, projects, environments; see `listings.py`), merged on `id`.
 
-    Objects deleted in dbt Cloud leave the listing; merge keeps our copy (and so the names of their
-    old runs), and `last_seen_at` tells when a listing last showed them.
+    Jobs are listed in every state, so deleted jobs arrive with `state` 2; an object that leaves the
+    listing altogether keeps our copy (and so the names of its old runs), and `last_seen_at` tells
+    when a listing last showed it. An empty listing still creates its (empty) table, so every view
+    can be created from the first load.
     """
 
     @dlt.resource(name=name, primary_key="id", write_disposition="merge", columns=hints, parallelized=True)
-    def listing() -> Iterator[list[dict[str, Any]]]:
-        pages = head.listings[name] if head is not None else api.iter_pages(f"{name}/")
+    def listing() -> Iterator[Any]:
+        pages = head.listings[name] if head is not None else account.read(name)
+        listed = 0
         for page in pages:
+            listed += len(page)
             setattr(stats, name, getattr(stats, name) + len(page))
             yield [to_row(item, as_of) for item in page]
+        if not listed:
+            yield empty_table(hints)
 
     return listing
 

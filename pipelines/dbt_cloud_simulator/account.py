@@ -144,6 +144,7 @@ class Run:
         "pending_404",
         "scheduled",
         "updated_extra",
+        "retrying_run_id",
     )
 
     def __init__(self, **values: Any) -> None:
@@ -153,6 +154,7 @@ class Run:
         self.pending_404 = False
         self.scheduled = False
         self.updated_extra = 0
+        self.retrying_run_id = None
         for name, value in values.items():
             setattr(self, name, value)
 
@@ -183,6 +185,8 @@ class Account:
     next_run_id: int = RUN_ID_START
     next_trigger_id: int = TRIGGER_ID_START
     created_in_id_order: bool = True  # False once a run is created earlier than one with a smaller id
+    latest_run_by_job: dict[int, int] = field(default_factory=dict)
+    """newest run id per job: only a job's latest run can be retried"""
 
     def project(self, project_id: int) -> dict[str, Any] | None:
         return next((p for p in self.projects if p["id"] == project_id), None)
@@ -516,6 +520,7 @@ def add_run(account: Account, run: Run, clock: datetime) -> None:
     if account.runs_by_id and run.created < account.runs_by_id[-1].created:
         account.created_in_id_order = False
     account.runs_by_id.append(run)
+    account.latest_run_by_job[run.job_id] = max(run.id, account.latest_run_by_job.get(run.job_id, 0))
     if run.finished is not None and run.finished <= clock and not run.live:
         run.settled = True
     else:
@@ -554,8 +559,10 @@ def _created_times(
     return pairs
 
 
-def generate_account(*, seed: int, runs: int, jobs: int, now: datetime, account_id: int) -> Account:
-    """Build the account. Deterministic for (seed, runs, jobs, now, account_id)."""
+def generate_account(
+    *, seed: int, runs: int, jobs: int, now: datetime, account_id: int, deleted_jobs: int = 0
+) -> Account:
+    """Build the account. Deterministic for (seed, runs, jobs, now, account_id, deleted_jobs)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     now = now.astimezone(UTC)
@@ -575,7 +582,58 @@ def generate_account(*, seed: int, runs: int, jobs: int, now: datetime, account_
     for run, (run_id, trigger_id) in zip(sorted(recent, key=lambda r: r.created), ids, strict=True):
         run.id, run.trigger_id = run_id, trigger_id  # ids ascend with created_at
         add_run(account, run, now)
+    _mark_retries(account)
+    _delete_jobs_with_runs(account, deleted_jobs)
     return account
+
+
+RETRYABLE_COMMANDS = frozenset({"build", "run", "test", "seed", "snapshot", "compile", "clone", "docs"})
+"""Commands `dbt retry` supports (dbt's docs); a run whose last step is another cannot be retried."""
+
+
+def retry_refusal(account: Account, run: Run, status: int) -> str | None:
+    """Why dbt Cloud would refuse to retry `run` now (a `retry_not_supported_reason`), or None."""
+    if status != ERROR:
+        return "RETRY_NOT_FAILED_RUN"
+    if not run.artifacts_saved:
+        return "RETRY_NO_RUN_RESULTS"
+    parts = (run.dbt_version or "").split("-")[0].split(".")
+    numeric = len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit()
+    if numeric and (int(parts[0]), int(parts[1])) < (1, 6):
+        return "RETRY_UNSUPPORTED_VERSION"
+    steps = (run.overrides or {}).get("steps_override") or account.jobs[run.job_id].data["execute_steps"]
+    words = str(steps[-1]).split() if steps else []
+    if len(words) > 1 and words[1] not in RETRYABLE_COMMANDS:
+        return "RETRY_UNSUPPORTED_CMD"
+    if account.latest_run_by_job.get(run.job_id) != run.id:
+        return "RETRY_NOT_LATEST_RUN"
+    return None
+
+
+def _mark_retries(account: Account) -> None:
+    """Every third failed run that dbt ran (artifacts saved) was retried: its job's next run.
+
+    That run carries `retrying_run_id` = the failed run (the direction dbt's field names, like
+    `deferring_run_id`). Chosen by id rather than by the generator's random stream, so adding this
+    changed no other value of the account.
+    """
+    last_error: dict[int, Run] = {}
+    for run in account.runs_by_id:
+        failed = last_error.pop(run.job_id, None)
+        if failed is not None:
+            run.retrying_run_id = failed.id
+        if run.outcome == ERROR and run.artifacts_saved and run.id % 3 == 0 and not run.live:
+            last_error[run.job_id] = run
+
+
+def _delete_jobs_with_runs(account: Account, count: int) -> None:
+    """Soft-delete (state 2) `count` jobs that have runs, as if deleted before the first load.
+
+    Their runs stay in `GET /runs/`, while `GET /jobs/` leaves them out unless asked for `state=all`.
+    """
+    for job_id in sorted(account.latest_run_by_job)[: max(0, count)]:
+        account.jobs[job_id].data["state"] = 2
+        account.jobs[job_id].data["updated_at"] = fmt_ts(account.now - timedelta(days=1))
 
 
 def schedule_new_runs(account: Account, start: datetime, end: datetime) -> int:

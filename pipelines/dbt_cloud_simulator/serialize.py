@@ -21,6 +21,7 @@ from .account import (
     Account,
     Run,
     fmt_ts,
+    retry_refusal,
 )
 
 STATUS_HUMANIZED = {
@@ -189,6 +190,7 @@ def run_dict(
     spec = account.jobs[run.job_id]
     saved = final and run.artifacts_saved
     docs = saved and status == SUCCESS and bool(spec.data["generate_docs"])
+    refusal = retry_refusal(account, run, status)
     data = {
         "id": run.id,
         "trigger_id": run.trigger_id,
@@ -236,6 +238,9 @@ def run_dict(
         "finished_at_humanized": humanize(seconds_of(clock - finished)) + " ago"
         if finished
         else "0 minutes from now",
+        "retrying_run_id": run.retrying_run_id,
+        "can_retry": refusal is None,
+        "retry_not_supported_reason": refusal,
         "href": f"{base_url}/deploy/{account.account_id}/projects/{run.project_id}/runs/{run.id}/",
         "trigger": trigger_dict(run) if "trigger" in include else None,
         "job": spec.data if "job" in include else None,

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from .account import ERROR, FINAL_STATUSES, Run
+from .account import FINAL_STATUSES, Run, retry_refusal
 from .artifacts import artifact, artifact_names
 from .serialize import status_at
 
@@ -26,7 +26,20 @@ if TYPE_CHECKING:
 MAX_LIMIT = 100
 RUN_ORDERS = ("id", "-id", "created_at", "-created_at", "finished_at", "-finished_at")
 OBJECT_ORDERS = ("id", "-id", "name", "-name", "created_at", "-created_at")
-ACCOUNT_PATH = re.compile(r"^/api/v2/accounts/([^/]+)(?:/(.*))?$")
+ACCOUNT_PATH = re.compile(r"^/api/v([23])/accounts/([^/]+)(?:/(.*))?$")
+LIMIT_ERROR = "The limit parameter must be less than or equal to 100."
+"""Multi-tenant hosts refuse `limit` > 100 (dbt documents an API error); single-tenant ones clamp."""
+STATES = {"1": (1,), "active": (1,), "2": (2,), "deleted": (2,), "all": (1, 2)}
+"""`state` of the jobs (v2) and projects/environments (v3) listings: active by default."""
+BAD_BODIES: dict[str, tuple[str, bytes]] = {
+    "html": (
+        "text/html; charset=utf-8",
+        b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
+        b"<body><h1>Bad Gateway</h1><p>The proxy could not reach the upstream server.</p></body></html>",
+    ),
+    "truncated": ("application/json", b'{"status": {"code": 200, "is_success": true}, "data": [{"id": 4000'),
+}
+"""2xx answers a proxy in between may give instead of dbt Cloud's envelope (fault kinds)."""
 REASONS = {400: "Bad request.", 401: "Invalid token.", 404: "Not found.", 405: "Method not allowed."}
 
 
@@ -80,13 +93,22 @@ def parse_list(value: str | None) -> list[str]:
     ]
 
 
-def paging(query: dict[str, list[str]]) -> tuple[int, int]:
-    """limit (default 100, capped at 100: larger values are silently reduced, as the service does)."""
+def paging(query: dict[str, list[str]], clamp: bool = False) -> tuple[int, int]:
+    """limit (default 100). Above 100: a 400 as on multi-tenant hosts, or clamped (`clamp`, single-tenant)."""
     limit = _int_param(query, "limit", MAX_LIMIT)
     offset = _int_param(query, "offset", 0)
     if limit < 0 or offset < 0:
         raise ApiError(400, "limit and offset must not be negative.")
+    if limit > MAX_LIMIT and not clamp:
+        raise ApiError(400, LIMIT_ERROR)
     return min(limit or MAX_LIMIT, MAX_LIMIT), offset
+
+
+def states(query: dict[str, list[str]]) -> tuple[int, ...]:
+    value = (_one(query, "state") or "active").strip().lower()
+    if value not in STATES:
+        raise ApiError(400, f"Invalid value for state: {value!r} (use active, deleted, all, 1 or 2).")
+    return STATES[value]
 
 
 def list_extra(filters: dict[str, Any], order_by: str, count: int, total: int) -> dict[str, Any]:
@@ -102,7 +124,7 @@ class Api:
 
     # ----- runs ------------------------------------------------------------------------------------
     def list_runs(self, query: dict[str, list[str]]) -> dict:
-        limit, offset = paging(query)
+        limit, offset = paging(query, self.sim.clamp_limit)
         order_by = _one(query, "order_by") or "id"
         if order_by not in RUN_ORDERS:
             raise ApiError(400, f"Invalid order_by: {order_by!r}.")
@@ -188,27 +210,6 @@ class Api:
             self.sim.cancel(run)
             return envelope(200, self.sim.serialize(run, frozenset({"trigger"})))
 
-    def retry_run(self, run_id: int) -> dict:
-        """`POST /runs/{id}/retry/`: a new run of the job, for the job's latest run when it ended in Error
-        with run_results.json; otherwise 400 with the service's reason code."""
-        with self.sim.lock:
-            run = self._run(run_id)
-            if status_at(run, self.sim.clock_for(run)) != ERROR:
-                raise ApiError(400, "RETRY_NOT_FAILED_RUN: only a run that ended in Error can be retried.")
-            latest = max(
-                (other for other in self.account.runs_by_id if other.job_id == run.job_id),
-                key=lambda other: (other.created, other.id),
-            )
-            if latest.id != run.id:
-                raise ApiError(400, "RETRY_NOT_LATEST_RUN: only the job's latest run can be retried.")
-            if not run.artifacts_saved:
-                raise ApiError(400, "RETRY_NO_RUN_RESULTS: the run has no run_results.json to retry from.")
-            spec = self.account.jobs.get(run.job_id)
-            if spec is None or spec.data["state"] != 1:
-                raise ApiError(404, "Job not found.")
-        retry = self.sim.trigger(run.job_id, {"cause": f"Retry of run {run.id}"})
-        return envelope(200, self.sim.serialize(retry, frozenset({"trigger", "job"})))
-
     def _complete_with_artifacts(self, run_id: int) -> Run:
         run = self._run(run_id)
         if status_at(run, self.sim.clock_for(run)) not in FINAL_STATUSES or not run.artifacts_saved:
@@ -234,7 +235,7 @@ class Api:
     def list_objects(
         self, objects: list[dict[str, Any]], query: dict[str, list[str]], filter_names: tuple
     ) -> dict:
-        limit, offset = paging(query)
+        limit, offset = paging(query, self.sim.clamp_limit)
         order_by = _one(query, "order_by") or "id"
         if order_by not in OBJECT_ORDERS:
             raise ApiError(400, f"Invalid order_by: {order_by!r}.")
@@ -251,9 +252,22 @@ class Api:
         return envelope(200, page, extra=list_extra(filters, order_by, len(page), len(rows)))
 
     def list_jobs(self, query: dict[str, list[str]]) -> dict:
+        wanted = states(query)
         with self.sim.lock:
-            active = [spec.data for spec in self.account.jobs.values() if spec.data["state"] == 1]
-            return self.list_objects(active, query, ("project_id", "environment_id"))
+            jobs = [spec.data for spec in self.account.jobs.values() if spec.data["state"] in wanted]
+            answer = self.list_objects(jobs, query, ("project_id", "environment_id"))
+        answer["extra"]["filters"]["state"] = _one(query, "state") or "active"
+        return answer
+
+    def retry_run(self, run_id: int) -> dict:
+        """`POST /runs/{id}/retry/`: a new run from the point of failure, or 400 with dbt's reason."""
+        with self.sim.lock:
+            run = self._run(run_id)
+            reason = retry_refusal(self.account, run, status_at(run, self.sim.clock_for(run)))
+            if reason is not None:
+                raise ApiError(400, f"This run cannot be retried: {reason}.")
+            retry = self.sim.trigger(run.job_id, {"cause": f"Retry of run {run.id}"}, retrying=run)
+            return envelope(200, self.sim.serialize(retry, frozenset({"trigger", "job"})))
 
     def get_job(self, job_id: int) -> dict:
         spec = self.account.jobs.get(job_id)
@@ -329,6 +343,31 @@ class Api:
             return self.get_object(objects, _path_id(ids[0]), head[:-1].capitalize())
         raise ApiError(404, "Not found.")
 
+    def route_v3(self, method: str, parts: list[str], query: dict[str, list[str]]) -> Any:
+        """v3: `projects/` and, per project, `projects/{id}/environments/` (paged like v2, with `state`)."""
+        if not self.sim.v3 or not parts or parts[0] != "projects" or len(parts) > 4:
+            raise ApiError(404, "Not found.")
+        self._expect(method, "GET")
+        wanted = states(query)
+        if len(parts) == 1:
+            rows = [p for p in self.account.projects if p.get("state", 1) in wanted]
+            return self.list_objects(rows, query, ())
+        project_id = _path_id(parts[1])
+        if self.account.project(project_id) is None:
+            raise ApiError(404, "Project not found.")
+        if len(parts) == 2:
+            return self.get_object(self.account.projects, project_id, "Project")
+        if parts[2] != "environments":
+            raise ApiError(404, "Not found.")
+        environments = [
+            e
+            for e in self.account.environments
+            if e["project_id"] == project_id and e.get("state", 1) in wanted
+        ]
+        if len(parts) == 3:
+            return self.list_objects(environments, query, ())
+        return self.get_object(environments, _path_id(parts[3]), "Environment")
+
     @staticmethod
     def _expect(method: str, allowed: str) -> None:
         if method != allowed:
@@ -376,6 +415,13 @@ class Handler(BaseHTTPRequestHandler):
             sim.record(method, url.path, query, None)
             self._drop()
             return
+        if fault is None and sim.cooling_down():
+            body = envelope(429, None, "Too many requests.")
+            self._send(method, url.path, query, 429, body)
+            return
+        if fault is not None and fault.kind in BAD_BODIES:
+            self._send_raw(method, url.path, query, 200, *BAD_BODIES[fault.kind])
+            return
         if fault is not None:
             code = int(fault.kind)
             headers = (
@@ -397,9 +443,11 @@ class Handler(BaseHTTPRequestHandler):
             match = ACCOUNT_PATH.match(path)
             if match is None:
                 raise ApiError(404, "Not found.")
-            if match.group(1) != str(sim.account_id):
+            if match.group(2) != str(sim.account_id):
                 raise ApiError(403, "You do not have permission to access this account.")
-            parts = [part for part in (match.group(2) or "").split("/") if part]
+            parts = [part for part in (match.group(3) or "").split("/") if part]
+            if match.group(1) == "3":
+                return 200, Api(sim).route_v3(method, parts, query)
             return 200, Api(sim).route(method, parts, query, body)
         except ApiError as error:
             return error.code, envelope(error.code, None, error.message)
@@ -421,6 +469,17 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(raw)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def _send_raw(
+        self, method: str, path: str, query: dict, code: int, content_type: str, raw: bytes
+    ) -> None:
+        """A body that is not the envelope (a proxy's page, cut-off JSON), with the length it has."""
+        self.server.sim.record(method, path, query, code)
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(raw)))
         self.end_headers()
         self.wfile.write(raw)
 

@@ -26,7 +26,7 @@ from .account import (
 )
 from .serialize import run_dict, status_at
 
-FAULT_KINDS = ("429", "500", "502", "503", "drop")
+FAULT_KINDS = ("429", "500", "502", "503", "drop", "html", "truncated")
 
 
 @dataclass
@@ -63,6 +63,7 @@ class DbtCloudSimulator:
         account_id: int = 70403,
         latency_ms: float = 0,
         port: int = 0,
+        deleted_jobs: int = 0,
     ) -> None:
         if now is None:
             now = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -72,8 +73,14 @@ class DbtCloudSimulator:
         self.port = port
         self.lock = threading.RLock()
         self.account: Account = generate_account(
-            seed=seed, runs=runs, jobs=jobs, now=now, account_id=account_id
+            seed=seed, runs=runs, jobs=jobs, now=now, account_id=account_id, deleted_jobs=deleted_jobs
         )
+        self.v3 = True
+        """False: an older single-tenant host, where every v3 route answers 404"""
+        self.clamp_limit = False
+        """True: `limit` > 100 is clamped (single-tenant hosts) instead of answering 400"""
+        self._cooldown_seconds = 0.0
+        self._cooldown_until: float | None = None
         self._wall_anchor = time.monotonic()
         self._revoked = False
         self._faults: list[Fault] = []
@@ -193,8 +200,8 @@ class DbtCloudSimulator:
             raise ValueError("outcome must be 10, 20 or 30")
         self._plan = TriggerPlan(queue_seconds, run_seconds, outcome, status_message, first_poll_404)
 
-    def trigger(self, job_id: int, body: dict[str, Any]) -> Run:
-        """Create a live run for `POST /jobs/{id}/run/`, timed by the current trigger plan."""
+    def trigger(self, job_id: int, body: dict[str, Any], retrying: Run | None = None) -> Run:
+        """Create a live run for `POST /jobs/{id}/run/` (or a retry of `retrying`), timed by the plan."""
         plan = self._plan
         with self.lock:
             spec = self.account.jobs[job_id]
@@ -231,6 +238,10 @@ class DbtCloudSimulator:
                 live=True,
                 pending_404=plan.first_poll_404,
             )
+            if retrying is not None:
+                run.retrying_run_id = retrying.id
+                run.overrides = retrying.overrides
+                run.git_sha, run.dbt_version = retrying.git_sha, retrying.dbt_version
             self.account.next_run_id += 1
             self.account.next_trigger_id += 1
             add_run(self.account, run, created)
@@ -257,7 +268,9 @@ class DbtCloudSimulator:
         retry_after: int | None = None,
         path_contains: str | None = None,
     ) -> None:
-        """Make matching requests fail: 429 (with Retry-After), 500/502/503, or drop the connection."""
+        """Make matching requests fail: 429 (with Retry-After), 500/502/503, drop the connection, or
+        answer 200 with a body that is not the envelope: `html` (a proxy's page), `truncated`
+        (cut-off JSON)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; use one of {FAULT_KINDS}")
         with self.lock:
@@ -266,6 +279,25 @@ class DbtCloudSimulator:
     def clear_faults(self) -> None:
         with self.lock:
             self._faults.clear()
+            self._cooldown_seconds, self._cooldown_until = 0.0, None
+
+    def cooldown(self, seconds: float) -> None:
+        """dbt's rate-limit cooldown: from the next request on, every request answers 429 without
+        `Retry-After` for `seconds` of wall-clock time, then the account serves again."""
+        with self.lock:
+            self._cooldown_seconds, self._cooldown_until = seconds, None
+
+    def cooling_down(self) -> bool:
+        """Is the account in its cooldown now (starting it at the first request after `cooldown()`)?"""
+        with self.lock:
+            if not self._cooldown_seconds:
+                return False
+            if self._cooldown_until is None:
+                self._cooldown_until = time.monotonic() + self._cooldown_seconds
+            if time.monotonic() < self._cooldown_until:
+                return True
+            self._cooldown_seconds, self._cooldown_until = 0.0, None
+            return False
 
     def take_fault(self, path: str) -> Fault | None:
         """The first fault that matches `path`, counting it down."""

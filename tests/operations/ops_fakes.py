@@ -1,6 +1,6 @@
 """Builders for a requests-mock dbt Cloud on a non-US access URL, shared by the operations tests.
 
-The host is `https://emea.dbt.com` on purpose: dlt's own helper always calls the US host, and every
+The host is an EMEA cell access URL on purpose: dlt's own helper always calls the US host, and every
 test here would fail if ours did.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-BASE_URL = "https://emea.dbt.com"
+BASE_URL = "https://ab123.eu1.dbt.com"
 ACCOUNT_ID = 4242
 TOKEN = "dbtc_operations_test_secret"
 ROOT = f"{BASE_URL}/api/v2/accounts/{ACCOUNT_ID}/"

@@ -61,7 +61,7 @@ def all_runs(sim: DbtCloudSimulator, **params: Any) -> list[dict[str, Any]]:
     """Page with offset += rows actually received, as a correct client must."""
     rows, offset = [], 0
     while True:
-        page = get(sim, "runs/", limit=500, offset=offset, **params).json()["data"]
+        page = get(sim, "runs/", limit=100, offset=offset, **params).json()["data"]
         if not page:
             return rows
         rows += page
@@ -71,8 +71,19 @@ def all_runs(sim: DbtCloudSimulator, **params: Any) -> list[dict[str, Any]]:
 # ----- envelope and paging ------------------------------------------------------------------------
 
 
+def test_limit_over_100_is_an_error_as_on_multi_tenant_hosts(sim: DbtCloudSimulator) -> None:
+    answer = get(sim, "runs/", limit=101)
+    assert answer.status_code == 400
+    assert answer.json()["status"]["user_message"] == "The limit parameter must be less than or equal to 100."
+    assert get(sim, "jobs/", limit=500).status_code == 400
+
+
 def test_envelope_and_limit_capped_to_100(sim: DbtCloudSimulator) -> None:
-    body = get(sim, "runs/", limit=500).json()
+    sim.clamp_limit = True  # single-tenant hosts clamp silently
+    try:
+        body = get(sim, "runs/", limit=500).json()
+    finally:
+        sim.clamp_limit = False
     assert body["status"] == {
         "code": 200,
         "is_success": True,

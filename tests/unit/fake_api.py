@@ -1,8 +1,9 @@
 """A small in-memory dbt Cloud API for requests-mock tests: exact data, exact answers.
 
 It implements only what the loader calls (listing with a capped page size and offset, one run by id,
-jobs/projects/environments listings) so a test can state precisely what the API holds and assert
-precisely what lands in DuckDB. The real-HTTP simulator (tests/e2e) covers the rest.
+the v2 jobs listing with `state`, the v3 projects and per-project environments listings, and their v2
+fallbacks) so a test can state precisely what the API holds and assert precisely what lands in DuckDB.
+The real-HTTP simulator (tests/e2e) covers the rest.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from urllib.parse import parse_qs, urlparse
 
 import requests_mock
 
-BASE_URL = "https://emea.dbt.com"
+BASE_URL = "https://ab123.eu1.dbt.com"
 ACCOUNT_ID = 4242
 TOKEN = "dbtc_unit_test_secret_token"
 T0 = datetime(2026, 11, 1, 0, 0, 0, tzinfo=UTC)
@@ -131,6 +132,8 @@ class FakeDbtCloud:
         self.artifacts: dict[Any, dict[str, Any]] = {}  # run id (last step) or 'id/step' -> run_results.json
         self.fail: Callable[[str, dict[str, list[str]]], Any] | None = None
         """Return None (answer normally), (status, body[, headers]) or an exception to raise."""
+        self.v3 = True
+        """False: an older single-tenant host where every v3 route answers 404"""
 
     # -- data --------------------------------------------------------------------------------------
     def add_job(self, job_id: int, name: str, project_id: int = 10, environment_id: int = 100) -> None:
@@ -151,7 +154,11 @@ class FakeDbtCloud:
         )
 
     def delete_job(self, job_id: int) -> None:
-        self.jobs = [job for job in self.jobs if job["id"] != job_id]
+        """dbt soft-deletes: state 2, listed only when the listing asks for `state=all` or `deleted`."""
+        for job in self.jobs:
+            if job["id"] == job_id:
+                job["state"] = 2
+                job["updated_at"] = fmt(T0 + timedelta(days=30))  # deleting changes the job
 
     def add_runs(self, *runs: dict[str, Any]) -> None:
         for run in runs:
@@ -159,13 +166,15 @@ class FakeDbtCloud:
 
     # -- requests ----------------------------------------------------------------------------------
     def install(self, mocker: requests_mock.Mocker) -> None:
-        root = re.compile(rf"^{re.escape(BASE_URL)}/api/v2/accounts/{ACCOUNT_ID}/.*")
+        root = re.compile(rf"^{re.escape(BASE_URL)}/api/v[23]/accounts/{ACCOUNT_ID}/.*")
         mocker.register_uri(requests_mock.ANY, root, json=self._answer)
 
     def _answer(self, request: Any, context: Any) -> dict[str, Any]:
         url = urlparse(request.url)
         query = parse_qs(url.query)
         path = url.path.split(f"/accounts/{ACCOUNT_ID}/", 1)[1].strip("/")
+        if "/api/v3/" in url.path:
+            path = "v3/" + path
         self.requests.append((request.method, path, query))
         if request.headers.get("Authorization") != f"Token {TOKEN}":
             context.status_code = 401
@@ -195,11 +204,27 @@ class FakeDbtCloud:
                 context.status_code = 404
                 return envelope(None, 404, "Not found.")
             return envelope(self._public(run, query))
-        listing = {"jobs": self.jobs, "projects": self.projects, "environments": self.environments}.get(path)
+        if path.startswith("v3/"):
+            return self._v3(path, query, context)
+        if path == "jobs":
+            wanted = query.get("state", ["active"])[0]
+            states = {"active": {1}, "1": {1}, "deleted": {2}, "2": {2}, "all": {1, 2}}[wanted]
+            return self._list([job for job in self.jobs if job.get("state", 1) in states], query)
+        listing = {"projects": self.projects, "environments": self.environments}.get(path)
         if listing is None:
             context.status_code = 404
             return envelope(None, 404, "Not found.")
         return self._list(listing, query)
+
+    def _v3(self, path: str, query: dict[str, list[str]], context: Any) -> dict[str, Any]:
+        parts = path.split("/")[1:]
+        if self.v3 and parts == ["projects"]:
+            return self._list(self.projects, query)
+        if self.v3 and len(parts) == 3 and parts[0] == "projects" and parts[2] == "environments":
+            project_id = int(parts[1])
+            return self._list([env for env in self.environments if env["project_id"] == project_id], query)
+        context.status_code = 404
+        return envelope(None, 404, "Not found.")
 
     def _list(self, rows: list[dict[str, Any]], query: dict[str, list[str]]) -> dict[str, Any]:
         limit = min(int(query.get("limit", ["100"])[0]), self.page_cap)

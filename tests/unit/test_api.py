@@ -114,7 +114,6 @@ def test_odd_values_fall_back_to_row_parsing() -> None:
         ("https://cloud.getdbt.com/", "https://cloud.getdbt.com"),
         ("https://emea.dbt.com", "https://emea.dbt.com"),
         ("https://ab123.us1.dbt.com/api/v2/", "https://ab123.us1.dbt.com"),
-        (None, "https://cloud.getdbt.com"),
     ],
 )
 def test_access_urls(value: str | None, expected: str) -> None:

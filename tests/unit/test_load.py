@@ -277,9 +277,13 @@ def test_deleted_job_keeps_its_name(workdir: Path, fake: FakeDbtCloud) -> None:
     fake.delete_job(2)
     later = AS_OF + timedelta(hours=1)
     load(workdir, as_of=later)
-    assert db_rows(workdir, "SELECT id, name, last_seen_at FROM dbt_cloud.jobs ORDER BY id") == [
-        (1, "Nightly build", later),
-        (2, "Hourly marts", AS_OF),
+    # jobs are listed with state=all: the deleted job is still listed, with state 2
+    assert db_rows(workdir, "SELECT id, name, state, last_seen_at FROM dbt_cloud.jobs ORDER BY id") == [
+        (1, "Nightly build", 1, later),
+        (2, "Hourly marts", 2, later),
+    ]
+    assert db_rows(workdir, "SELECT DISTINCT job_name, job_deleted FROM dbt_cloud.runs_enriched") == [
+        ("Hourly marts", True)
     ]
     assert db_rows(workdir, "SELECT count(*) FROM dbt_cloud.runs WHERE job_definition_id = 2") == [(3,)]
 
@@ -440,11 +444,11 @@ def test_nothing_changed_records_the_check_without_rewriting(workdir: Path, fake
     assert (summary.open_runs_refreshed, summary.open_runs_still_open) == (1, 1)
     assert not summary.views.failed
     assert sorted(path for _, path, _ in fake.requests) == [
-        "environments",
         "jobs",
-        "projects",
         "runs",
         "runs/500",
+        "v3/projects",
+        "v3/projects/10/environments",
     ]
     assert db_rows(workdir, "SELECT count(*) FROM dbt_cloud._dlt_loads") == dlt_loads, "no dlt load ran"
     assert db_rows(workdir, "SELECT as_of FROM dbt_cloud.as_of") == [(later,)]
@@ -475,7 +479,9 @@ def test_any_change_takes_the_full_load_and_reads_the_head_once(
     summary = load(workdir, as_of=AS_OF + timedelta(hours=1))
     assert "Nothing changed since the last load" not in summary.extra
     first_pages = [path for _, path, query in fake.requests if query.get("offset") == ["0"]]
-    assert sorted(first_pages) == ["environments", "jobs", "projects", "runs"], "each first page read once"
+    assert sorted(first_pages) == ["jobs", "runs", "v3/projects", "v3/projects/10/environments"], (
+        "each first page read once"
+    )
     names = dict(db_rows(workdir, "SELECT id, name FROM dbt_cloud.jobs"))
     statuses = dict(db_rows(workdir, "SELECT id, status FROM dbt_cloud.runs WHERE id >= 500"))
     if change == "job renamed":
@@ -486,11 +492,7 @@ def test_any_change_takes_the_full_load_and_reads_the_head_once(
         assert statuses == {500: 3, 501: 10}
     else:
         assert names[2] == "Hourly marts"
-        assert db_rows(
-            workdir,
-            "SELECT id FROM dbt_cloud.jobs WHERE last_seen_at < (SELECT max(last_seen_at) "
-            "FROM dbt_cloud.jobs)",
-        ) == [(2,)]
+        assert db_rows(workdir, "SELECT id FROM dbt_cloud.jobs WHERE state = 2") == [(2,)]
 
 
 def test_run_then_test_steps_both_loaded(workdir: Path, fake: FakeDbtCloud) -> None:

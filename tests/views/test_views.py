@@ -25,7 +25,8 @@ TABLES = {
         status BIGINT, status_message VARCHAR, dbt_version VARCHAR, git_branch VARCHAR, git_sha VARCHAR,
         created_at TIMESTAMPTZ, dequeued_at TIMESTAMPTZ, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
         href VARCHAR, trigger__cause VARCHAR, trigger__github_pull_request_id BIGINT,
-        trigger__gitlab_merge_request_id BIGINT, trigger__azure_pull_request_id BIGINT""",
+        trigger__gitlab_merge_request_id BIGINT, trigger__azure_pull_request_id BIGINT,
+        retrying_run_id BIGINT""",
     "jobs": "id BIGINT, name VARCHAR, project_id BIGINT, environment_id BIGINT, state BIGINT, "
     "last_seen_at TIMESTAMPTZ",
     "projects": "id BIGINT, name VARCHAR",

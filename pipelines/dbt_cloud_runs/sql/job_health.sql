@@ -1,6 +1,8 @@
--- Question: how is each job doing right now? One row per job — deleted jobs included (is_deleted) and
--- jobs known only from their runs (NULL name) — with its last run and last success, the Error runs
--- since that success, and 7/30-day volumes, success rates and run/queue time percentiles.
+-- Question: how is each job doing right now? One row per job — deleted jobs included (is_deleted: the
+-- job's state is 2, listed jobs of every state; or it left the latest listing) and jobs known only from
+-- their runs (NULL name) — with its last run and last success, the Error runs since that success,
+-- 7/30-day volumes, success rates, run/queue time percentiles, and recovered_failures_30d: Error runs
+-- in the 30-day window whose retry from the point of failure succeeded (view run_retries).
 -- "Now" is the start of the latest load (view as_of); windows are (as_of - 7 or 30 days, as_of] on
 -- created_at. success_rate = Success / (Success + Error): cancelled and open runs count in runs_7d/30d
 -- but not in the rate (NULL when there is no Success or Error run). consecutive_failures counts Error
@@ -29,6 +31,13 @@ last_success AS (
     SELECT job_definition_id AS job_id, max(created_at) AS created_at, max(finished_at) AS finished_at
     FROM dbt_cloud.runs_enriched
     WHERE status = 10
+    GROUP BY 1
+),
+recovered AS (
+    SELECT rr.job_definition_id AS job_id, count(DISTINCT rr.failed_run_id) AS failures
+    FROM dbt_cloud.run_retries AS rr
+    CROSS JOIN now AS n
+    WHERE rr.recovered AND rr.failed_created_at > n.as_of - INTERVAL 30 DAY AND rr.failed_created_at <= n.as_of
     GROUP BY 1
 ),
 per_job AS (
@@ -78,10 +87,12 @@ SELECT
     pj.successes_30d / nullif(pj.decided_30d, 0) AS success_rate_30d,
     pj.p50_run_seconds_30d,
     pj.p95_run_seconds_30d,
-    pj.p95_queued_seconds_30d
+    pj.p95_queued_seconds_30d,
+    coalesce(rc.failures, 0) AS recovered_failures_30d
 FROM job_ids AS i
 LEFT JOIN dbt_cloud.jobs AS j ON j.id = i.job_id
 LEFT JOIN per_job AS pj ON pj.job_id = i.job_id
 LEFT JOIN last_success AS s ON s.job_id = i.job_id
+LEFT JOIN recovered AS rc ON rc.job_id = i.job_id
 LEFT JOIN dbt_cloud.projects AS p ON p.id = j.project_id
 LEFT JOIN dbt_cloud.environments AS e ON e.id = j.environment_id;

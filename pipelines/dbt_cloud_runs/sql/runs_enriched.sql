@@ -3,7 +3,9 @@
 -- queued_seconds = started_at - created_at (waiting plus preparation; NULL until started);
 -- run_seconds = finished_at - started_at (NULL until finished, or for runs cancelled before starting).
 -- A run whose job, project or environment is unknown still appears, with NULL names. job_deleted is
--- true when the job is gone from dbt Cloud (state 2, or missing from the latest jobs listing).
+-- true when the job is deleted in dbt Cloud: its state is 2 (jobs are listed in every state, so even a
+-- job deleted before the first load has its name and state here), or it left the latest jobs listing.
+-- retrying_run_id links a retry and the failed run it retries (view run_retries).
 CREATE OR REPLACE VIEW dbt_cloud.runs_enriched AS
 WITH latest_listing AS (
     SELECT max(last_seen_at) AS seen_at FROM dbt_cloud.jobs
@@ -32,6 +34,7 @@ SELECT
     r.status_message,
     r.dbt_version,
     r.href,
+    r.retrying_run_id,
     coalesce(j.state = 2 OR j.last_seen_at < (SELECT seen_at FROM latest_listing), false) AS job_deleted
 FROM dbt_cloud.runs AS r
 LEFT JOIN dbt_cloud.jobs AS j ON j.id = r.job_definition_id
