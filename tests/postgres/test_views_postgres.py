@@ -125,7 +125,7 @@ def test_every_view_answers_the_same_on_duckdb_and_postgres(tmp_path: Path, post
         assert duck.returncode == 0, duck.stderr
         pg = run_entry_point(sim, tmp_path / "pg", "--destination", "postgres", *args, extra_env=postgres_env)
         assert pg.returncode == 0, pg.stderr
-        assert "Views: 11 created" in pg.stdout, pg.stdout
+        assert f"Views: {len(view_files())} created" in pg.stdout, pg.stdout
         return duck.stdout, pg.stdout
 
     with DbtCloudSimulator(runs=400, jobs=40, seed=23, now=NOW) as sim:
