@@ -32,7 +32,7 @@ SELECT
     r.status AS retry_status,
     r.status_name AS retry_status_name,
     CASE WHEN r.is_final THEN r.status = 10 END AS recovered,
-    CASE WHEN r.status = 10 THEN date_diff('second', f.finished_at, r.finished_at) / 60.0 END
+    CASE WHEN r.status = 10 THEN date_diff('microsecond', f.finished_at, r.finished_at) / 6e7 END
         AS minutes_to_recover,
     r.href AS retry_href
 FROM pairs AS p
