@@ -23,6 +23,7 @@ import pyarrow as pa
 from dlt.sources import DltResource
 
 from .api import DbtCloudApi
+from .contract import RUN_ARTIFACTS_SCHEMA
 from .errors import ApiError
 from .run_results import (
     ARTIFACT_MAX_ATTEMPTS,
@@ -92,16 +93,6 @@ _FETCHED_HINTS = dlt.mark.make_hints(
     write_disposition="merge",
     columns=deepcopy(RUN_ARTIFACTS_HINTS),
 )
-_RUN_ARTIFACTS_SCHEMA = pa.schema(
-    [
-        pa.field("run_id", pa.int64(), nullable=False),
-        pa.field("outcome", pa.string(), nullable=False),
-        pa.field("fetched_at", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("results", pa.int64(), nullable=False),
-        pa.field("reason", pa.string()),
-        pa.field("attempts", pa.int64()),
-    ]
-)
 
 
 def artifact_tables_resource() -> DltResource:
@@ -111,7 +102,7 @@ def artifact_tables_resource() -> DltResource:
     def artifact_tables() -> Iterator[Any]:
         yield dlt.mark.with_hints(RUN_RESULTS_SCHEMA.empty_table(), _RESULTS_HINTS, create_table_variant=True)
         yield dlt.mark.with_hints(
-            _RUN_ARTIFACTS_SCHEMA.empty_table(), _FETCHED_HINTS, create_table_variant=True
+            RUN_ARTIFACTS_SCHEMA.empty_table(), _FETCHED_HINTS, create_table_variant=True
         )
 
     return artifact_tables

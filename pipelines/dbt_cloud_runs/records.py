@@ -16,6 +16,8 @@ from typing import Any
 import pendulum
 import pyarrow as pa
 
+from .contract import TIMESTAMP
+
 JsonDict = dict[str, Any]
 
 
@@ -49,7 +51,6 @@ def _int(value: Any) -> int | None:
     return int(value)
 
 
-TIMESTAMP = pa.timestamp("us", tz="UTC")
 RUN = "run"
 TRIGGER = "trigger"
 
@@ -207,87 +208,3 @@ def environment_row(environment: JsonDict, seen_at: datetime) -> JsonDict:
         "updated_at": parse_timestamp(environment.get("updated_at")),
         "last_seen_at": seen_at,
     }
-
-
-_ARROW_TYPES = {"bigint": pa.int64(), "text": pa.string(), "bool": pa.bool_(), "timestamp": TIMESTAMP}
-
-
-def empty_table(hints: dict[str, dict[str, Any]]) -> pa.Table:
-    """A table without rows but with every hinted column: dlt creates the table from it.
-
-    A resource that yields nothing creates no table, and a view over a missing table fails; an
-    account with no projects (or a token that may not list them) must still get every view.
-    """
-    return pa.schema(
-        [
-            pa.field(name, _ARROW_TYPES[hint["data_type"]], nullable=hint["nullable"])
-            for name, hint in hints.items()
-        ]
-    ).empty_table()
-
-
-def _hints(types: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """dlt column hints, so columns exist with their types even while every value is still NULL."""
-    return {name: {"data_type": data_type, "nullable": name != "id"} for name, data_type in types.items()}
-
-
-_COMMON = {
-    "id": "bigint",
-    "account_id": "bigint",
-    "state": "bigint",
-    "created_at": "timestamp",
-    "updated_at": "timestamp",
-    "last_seen_at": "timestamp",
-}
-
-JOB_HINTS = _hints(
-    {
-        **_COMMON,
-        "project_id": "bigint",
-        "environment_id": "bigint",
-        "name": "text",
-        "description": "text",
-        "job_type": "text",
-        "deactivated": "bool",
-        "dbt_version": "text",
-        "generate_docs": "bool",
-        "run_generate_sources": "bool",
-        "schedule_cron": "text",
-        "triggers_schedule": "bool",
-        "triggers_github_webhook": "bool",
-        "triggers_git_provider_webhook": "bool",
-        "triggers_on_merge": "bool",
-        "execute_steps": "text",
-        "threads": "bigint",
-        "target_name": "text",
-        "timeout_seconds": "bigint",
-    }
-)
-PROJECT_HINTS = _hints(
-    {
-        **_COMMON,
-        "name": "text",
-        "description": "text",
-        "dbt_project_subdirectory": "text",
-        "connection_id": "bigint",
-        "repository_id": "bigint",
-    }
-)
-ENVIRONMENT_HINTS = _hints(
-    {
-        **_COMMON,
-        "project_id": "bigint",
-        "name": "text",
-        "type": "text",
-        "deployment_type": "text",
-        "dbt_version": "text",
-        "use_custom_branch": "bool",
-        "custom_branch": "text",
-    }
-)
-LOAD_HINTS: dict[str, dict[str, Any]] = {
-    "load_id": {"data_type": "text", "nullable": False},
-    "as_of": {"data_type": "timestamp", "nullable": False},
-    "since": {"data_type": "timestamp", "nullable": True},
-    "full_refresh": {"data_type": "bool", "nullable": True},
-}

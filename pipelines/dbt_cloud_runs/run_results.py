@@ -28,43 +28,43 @@ from typing import Any
 
 import pyarrow as pa
 
+from .contract import RUN_ARTIFACTS_SCHEMA, TIMESTAMP, column_hints
 from .records import parse_timestamp
 
 JsonDict = dict[str, Any]
 
-TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 RUN_RESULTS_PRIMARY_KEY: tuple[str, str] = ("run_id", "unique_id")
 """A node appears once per document; one document per run (the run's last step), so this is unique."""
 
 # (column, arrow type, dlt data type). The order is the table's column order.
-_COLUMNS: list[tuple[str, pa.DataType, str]] = [
-    ("run_id", pa.int64(), "bigint"),
-    ("job_definition_id", pa.int64(), "bigint"),
-    ("environment_id", pa.int64(), "bigint"),
-    ("project_id", pa.int64(), "bigint"),
-    ("unique_id", pa.string(), "text"),
-    ("resource_type", pa.string(), "text"),
-    ("name", pa.string(), "text"),
-    ("package_name", pa.string(), "text"),
-    ("status", pa.string(), "text"),
-    ("execution_time", pa.float64(), "double"),
-    ("thread_id", pa.string(), "text"),
-    ("rows_affected", pa.int64(), "bigint"),
-    ("adapter_code", pa.string(), "text"),
-    ("message", pa.string(), "text"),
-    ("failures", pa.int64(), "bigint"),
-    ("compile_started_at", TIMESTAMP, "timestamp"),
-    ("compile_completed_at", TIMESTAMP, "timestamp"),
-    ("execute_started_at", TIMESTAMP, "timestamp"),
-    ("execute_completed_at", TIMESTAMP, "timestamp"),
-    ("relation_name", pa.string(), "text"),
-    ("dbt_version", pa.string(), "text"),
-    ("dbt_schema_version", pa.string(), "text"),
-    ("invocation_id", pa.string(), "text"),
-    ("command", pa.string(), "text"),
-    ("generated_at", TIMESTAMP, "timestamp"),
-    ("elapsed_time", pa.float64(), "double"),
+_COLUMNS: list[tuple[str, pa.DataType]] = [
+    ("run_id", pa.int64()),
+    ("job_definition_id", pa.int64()),
+    ("environment_id", pa.int64()),
+    ("project_id", pa.int64()),
+    ("unique_id", pa.string()),
+    ("resource_type", pa.string()),
+    ("name", pa.string()),
+    ("package_name", pa.string()),
+    ("status", pa.string()),
+    ("execution_time", pa.float64()),
+    ("thread_id", pa.string()),
+    ("rows_affected", pa.int64()),
+    ("adapter_code", pa.string()),
+    ("message", pa.string()),
+    ("failures", pa.int64()),
+    ("compile_started_at", TIMESTAMP),
+    ("compile_completed_at", TIMESTAMP),
+    ("execute_started_at", TIMESTAMP),
+    ("execute_completed_at", TIMESTAMP),
+    ("relation_name", pa.string()),
+    ("dbt_version", pa.string()),
+    ("dbt_schema_version", pa.string()),
+    ("invocation_id", pa.string()),
+    ("command", pa.string()),
+    ("generated_at", TIMESTAMP),
+    ("elapsed_time", pa.float64()),
 ]
 
 _NOT_NULL = frozenset(RUN_RESULTS_PRIMARY_KEY)
@@ -85,13 +85,11 @@ _PER_DOCUMENT = frozenset(
 """Columns with one value per document (from the run or the `metadata` block), repeated on every row."""
 
 RUN_RESULTS_SCHEMA: pa.Schema = pa.schema(
-    [pa.field(name, dtype, nullable=name not in _NOT_NULL) for name, dtype, _ in _COLUMNS]
+    [pa.field(name, dtype, nullable=name not in _NOT_NULL) for name, dtype in _COLUMNS]
 )
 
-RUN_RESULTS_HINTS: dict[str, dict[str, Any]] = {
-    name: {"data_type": dlt_type, "nullable": name not in _NOT_NULL} for name, _, dlt_type in _COLUMNS
-}
-"""dlt column hints for `run_results`: the same types as the Arrow schema, so an empty first table or a
+RUN_RESULTS_HINTS = column_hints(RUN_RESULTS_SCHEMA)
+"""dlt column hints for `run_results`, derived from the Arrow schema, so an empty first table or a
 column that is NULL in every row still gets its type."""
 
 _TIMING_COLUMNS = {
@@ -107,14 +105,7 @@ request kept failing) are tried again by later loads, up to `ARTIFACT_MAX_ATTEMP
 ARTIFACT_RETRY_OUTCOMES = ("unreadable", "failed")
 ARTIFACT_MAX_ATTEMPTS = 3
 
-RUN_ARTIFACTS_HINTS: dict[str, dict[str, Any]] = {
-    "run_id": {"data_type": "bigint", "nullable": False},
-    "outcome": {"data_type": "text", "nullable": False},
-    "fetched_at": {"data_type": "timestamp", "nullable": False},
-    "results": {"data_type": "bigint", "nullable": False},
-    "reason": {"data_type": "text", "nullable": True},
-    "attempts": {"data_type": "bigint", "nullable": True},
-}
+RUN_ARTIFACTS_HINTS = column_hints(RUN_ARTIFACTS_SCHEMA)
 """dlt column hints for `run_artifacts` (primary key `run_id`)."""
 
 
@@ -210,7 +201,7 @@ def run_results_to_arrow(run: JsonDict, document: Any) -> pa.Table:
     results = list(by_unique_id.values())
     count = len(results)
 
-    columns: dict[str, list[Any]] = {name: [] for name, _, _ in _COLUMNS if name not in _PER_DOCUMENT}
+    columns: dict[str, list[Any]] = {name: [] for name, _ in _COLUMNS if name not in _PER_DOCUMENT}
     for result in results:
         unique_id = result["unique_id"]
         resource_type, package, name = split_unique_id(unique_id)
@@ -253,7 +244,7 @@ def run_results_to_arrow(run: JsonDict, document: Any) -> pa.Table:
         "elapsed_time": _float(document.get("elapsed_time")),
     }
     arrays = []
-    for name, dtype, _ in _COLUMNS:
+    for name, dtype in _COLUMNS:
         if name in constants:
             arrays.append(pa.array([constants[name]] * count, type=dtype))
         elif dtype == TIMESTAMP:

@@ -18,6 +18,7 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
+from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources import DltResource
 
 from .api import DbtCloudApi
@@ -27,16 +28,12 @@ from .artifacts import (
     artifacts_backlog_resource,
     run_results_resource,
 )
+from .contract import ENVIRONMENTS_SCHEMA, JOBS_SCHEMA, LOADS_SCHEMA, PROJECTS_SCHEMA, column_hints
 from .errors import ApiError
 from .head import RUN_DETAIL_PARAMS, RUNS_LIST_PARAMS, Head
 from .listings import AccountListings
 from .records import (
-    ENVIRONMENT_HINTS,
-    JOB_HINTS,
-    LOAD_HINTS,
-    PROJECT_HINTS,
     RUNS_SCHEMA,
-    empty_table,
     environment_row,
     job_row,
     parse_timestamp,
@@ -45,7 +42,7 @@ from .records import (
 )
 from .settings import DATASET_NAME, OPEN_STATUSES
 
-RUN_HINTS: dict[str, dict[str, Any]] = {
+RUN_HINTS: TTableSchemaColumns = {
     "id": {"nullable": False},
     # when the listing and the open-run refresh both carry a run, keep the fresher copy
     "updated_at": {"dedup_sort": "desc"},
@@ -107,9 +104,9 @@ def dbt_cloud_source(
     resources = [
         runs,
         open_runs,
-        listing_resource(account, "jobs", job_row, JOB_HINTS, as_of, stats, head),
-        listing_resource(account, "projects", project_row, PROJECT_HINTS, as_of, stats, head),
-        listing_resource(account, "environments", environment_row, ENVIRONMENT_HINTS, as_of, stats, head),
+        listing_resource(account, "jobs", job_row, JOBS_SCHEMA, as_of, stats, head),
+        listing_resource(account, "projects", project_row, PROJECTS_SCHEMA, as_of, stats, head),
+        listing_resource(account, "environments", environment_row, ENVIRONMENTS_SCHEMA, as_of, stats, head),
         loads_resource(as_of, since, full_refresh),
     ]
     if artifacts is not None:
@@ -230,7 +227,7 @@ def listing_resource(
     account: AccountListings,
     name: str,
     to_row: Callable[[dict[str, Any], datetime], dict[str, Any]],
-    hints: dict[str, dict[str, Any]],
+    schema: pa.Schema,
     as_of: datetime,
     stats: ExtractStats,
     head: Head | None = None,
@@ -243,7 +240,13 @@ def listing_resource(
     can be created from the first load.
     """
 
-    @dlt.resource(name=name, primary_key="id", write_disposition="merge", columns=hints, parallelized=True)
+    @dlt.resource(
+        name=name,
+        primary_key="id",
+        write_disposition="merge",
+        columns=column_hints(schema),
+        parallelized=True,
+    )
     def listing() -> Iterator[Any]:
         pages = head.listings[name] if head is not None else account.read(name)
         listed = 0
@@ -252,7 +255,7 @@ def listing_resource(
             setattr(stats, name, getattr(stats, name) + len(page))
             yield [to_row(item, as_of) for item in page]
         if not listed:
-            yield empty_table(hints)
+            yield schema.empty_table()
 
     return listing
 
@@ -260,7 +263,9 @@ def listing_resource(
 def loads_resource(as_of: datetime, since: datetime | None, full_refresh: bool) -> DltResource:
     """One row per load: its `as_of` is the "now" of the time-relative views."""
 
-    @dlt.resource(name="loads", primary_key="load_id", write_disposition="merge", columns=LOAD_HINTS)
+    @dlt.resource(
+        name="loads", primary_key="load_id", write_disposition="merge", columns=column_hints(LOADS_SCHEMA)
+    )
     def loads() -> Iterator[dict[str, Any]]:
         yield {"load_id": as_of.isoformat(), "as_of": as_of, "since": since, "full_refresh": full_refresh}
 

@@ -15,8 +15,6 @@ import pyarrow as pa
 import pytest
 from dbt_cloud_runs.run_results import (
     RUN_ARTIFACTS_HINTS,
-    RUN_RESULTS_HINTS,
-    RUN_RESULTS_PRIMARY_KEY,
     RUN_RESULTS_SCHEMA,
     artifact_fetch_row,
     run_results_to_arrow,
@@ -499,25 +497,6 @@ def test_raw_bytes_are_accepted_and_bad_input_rejected() -> None:
         run_results_to_arrow(RUN, [1, 2])
     with pytest.raises(ValueError, match="id"):
         run_results_to_arrow({"id": None}, {"results": []})
-
-
-def test_hints_match_the_arrow_schema() -> None:
-    arrow_to_dlt = {
-        pa.int64(): "bigint",
-        pa.float64(): "double",
-        pa.string(): "text",
-        pa.timestamp("us", tz="UTC"): "timestamp",
-    }
-    assert list(RUN_RESULTS_HINTS) == RUN_RESULTS_SCHEMA.names
-    for field in RUN_RESULTS_SCHEMA:
-        assert RUN_RESULTS_HINTS[field.name]["data_type"] == arrow_to_dlt[field.type], field.name
-        assert RUN_RESULTS_HINTS[field.name]["nullable"] is field.nullable, field.name
-    assert RUN_RESULTS_PRIMARY_KEY == ("run_id", "unique_id")
-    assert RUN_RESULTS_HINTS["run_id"]["nullable"] is False
-    assert RUN_RESULTS_HINTS["unique_id"]["nullable"] is False
-    assert RUN_RESULTS_HINTS["execution_time"] == {"data_type": "double", "nullable": True}
-    assert RUN_RESULTS_HINTS["execute_started_at"] == {"data_type": "timestamp", "nullable": True}
-    assert RUN_ARTIFACTS_HINTS["run_id"]["nullable"] is False
 
 
 def test_artifact_fetch_row() -> None:
