@@ -24,13 +24,14 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
+from dlt.sources.helpers.rest_client.typing import HTTPMethod
 from requests import Response
 from requests.exceptions import ConnectionError, RequestException, Timeout
 
@@ -196,7 +197,7 @@ class DbtCloudApi:
         max_workers: int = DEFAULT_MAX_WORKERS,
         requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE,
     ) -> None:
-        self.base_url = credentials.base_url
+        self.base_url: str = credentials.base_url or ""  # resolved credentials always carry it
         self.account_id = credentials.account_id
         self.roots = {version: credentials.api_root_for(version) for version in (2, 3)}
         self.api_root = self.roots[2]
@@ -226,7 +227,7 @@ class DbtCloudApi:
         return client
 
     def _send(
-        self, method: str, path: str, version: int, raw: bool = False, **kwargs: Any
+        self, method: HTTPMethod, path: str, version: int, raw: bool = False, **kwargs: Any
     ) -> tuple[Response, int]:
         """One request through dlt's retrying client, waiting out rate-limit cooldowns.
 
@@ -257,7 +258,12 @@ class DbtCloudApi:
             return response, number
 
     def request(
-        self, method: str, path: str, params: JsonDict | None = None, json: Any = None, version: int = 2
+        self,
+        method: HTTPMethod,
+        path: str,
+        params: JsonDict | None = None,
+        json: Any = None,
+        version: int = 2,
     ) -> JsonDict:
         """Send one request (retried by dlt's client) and return the whole envelope."""
         response, number = self._send(method, path, version, params=params, json=json)
@@ -282,7 +288,7 @@ class DbtCloudApi:
 
     def iter_pages(
         self, path: str, params: JsonDict | None = None, first: JsonDict | None = None, version: int = 2
-    ) -> Iterator[list[JsonDict]]:
+    ) -> Generator[list[JsonDict], None, None]:
         """Yield every page of a listing in order, fetching ahead on worker threads.
 
         The first page is fetched alone: an incremental load usually stops there (dlt closes this

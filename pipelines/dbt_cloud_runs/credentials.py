@@ -58,7 +58,7 @@ class DbtCloudCredentials(BaseConfiguration):
     subcommands (trigger, status, retry, ...) meet the same account-wide rate limit as a load.
     """
 
-    api_token: TSecretStrValue = None
+    api_token: TSecretStrValue | None = None
     account_id: int | None = None
     base_url: str | None = None
     """the account's access URL; no default: dbt's old region hosts are being retired"""

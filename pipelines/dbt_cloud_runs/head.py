@@ -60,14 +60,18 @@ def fetch_head(api: DbtCloudApi, open_run_ids: list[int], stored: StoredHead) ->
         account = AccountListings(api, {name: len(stored.listings.get(name, {})) for name in LISTINGS})
         listings = {name: pool.submit(account.read, name) for name in LISTINGS}
         open_runs = [
-            pool.submit(lambda path=f"runs/{run_id}/": next(api.get_each([path], RUN_DETAIL_PARAMS)))
-            for run_id in open_run_ids
+            pool.submit(_read_one, api, f"runs/{run_id}/", RUN_DETAIL_PARAMS) for run_id in open_run_ids
         ]
         return Head(
             runs_first_page=runs.result(),
             open_runs=[future.result() for future in open_runs],
             listings={name: future.result() for name, future in listings.items()},
         )
+
+
+def _read_one(api: DbtCloudApi, path: str, params: dict[str, Any]) -> tuple[str, Any]:
+    """`(path, run)`, or `(path, ApiError)` when dbt Cloud no longer has it."""
+    return next(api.get_each([path], params))
 
 
 def stored_head_queries(dataset: str, lookback_hours: float) -> list[str]:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.common.destination import TLoaderFileFormat
 from dlt.common.destination.exceptions import DestinationUndefinedEntity, UnknownDestinationModule
 from dlt.common.exceptions import MissingDependencyException
 from dlt.destinations.exceptions import (
@@ -102,7 +103,7 @@ def make_pipeline(
     try:
         return dlt.pipeline(
             pipeline_name=pipeline_name,
-            pipelines_dir=pipelines_dir,
+            pipelines_dir=pipelines_dir,  # type: ignore[arg-type]  # None means dlt's default; its hint says str
             destination=destination,
             dataset_name=DATASET_NAME,
         )
@@ -138,7 +139,7 @@ def _query(pipeline: dlt.Pipeline, *sqls: str) -> list[list[tuple[Any, ...]]]:
         with pipeline.sql_client() as client:
             for sql in sqls:
                 try:
-                    results.append(list(client.execute_sql(sql) or []))
+                    results.append([tuple(row) for row in client.execute_sql(sql) or []])
                 except (DatabaseUndefinedRelation, DestinationUndefinedEntity):
                     results.append([])
     except (DatabaseUndefinedRelation, DestinationUndefinedEntity):
@@ -331,10 +332,12 @@ def _extract_and_load(
     # dlt reads its state from the destination before extracting: wait out readers there first
     while_readers_hold_the_file(pipeline.sync_destination, pipeline)
     try:
+        # dlt's signature defaults both to None (no refresh, the destination's preferred format) but
+        # types them without it
         info = pipeline.run(
             source,
-            refresh="drop_sources" if full_refresh else None,
-            loader_file_format=_loader_file_format(pipeline),
+            refresh="drop_sources" if full_refresh else None,  # type: ignore[arg-type]
+            loader_file_format=_loader_file_format(pipeline),  # type: ignore[arg-type]
         )
     except PipelineStepFailed as exc:
         if not (_is_file_lock(exc) and pipeline.has_pending_data):
@@ -401,7 +404,7 @@ def drop_views_before_refresh(pipeline: dlt.Pipeline) -> None:
         raise
 
 
-def _loader_file_format(pipeline: dlt.Pipeline) -> str | None:
+def _loader_file_format(pipeline: dlt.Pipeline) -> TLoaderFileFormat | None:
     """Parquet (runs arrive as Arrow tables), except on PostgreSQL, which loads Parquet only through an
     ADBC driver we do not install (dlt would warn on every table and fall back anyway)."""
     destination_type = pipeline.destination.destination_type if pipeline.destination else ""
@@ -539,7 +542,7 @@ def destination_setup_error(exc: BaseException, pipeline_or_name: Any) -> DbtClo
     return None
 
 
-def explain_failure(exc: PipelineStepFailed, pipeline: dlt.Pipeline) -> BaseException:
+def explain_failure(exc: BaseException, pipeline: dlt.Pipeline) -> BaseException:
     """Turn a failed dlt step into our one-line error when a user can fix the cause."""
     for cause in _chain(exc):
         if isinstance(cause, DbtCloudError | KeyboardInterrupt):
@@ -548,7 +551,8 @@ def explain_failure(exc: PipelineStepFailed, pipeline: dlt.Pipeline) -> BaseExce
     if found:
         return found
     if any(isinstance(cause, DatabaseException) for cause in _chain(exc)):
-        return DestinationError(f"The destination refused the load at step {exc.step}: {_last_line(exc)}")
+        step = getattr(exc, "step", "load")
+        return DestinationError(f"The destination refused the load at step {step}: {_last_line(exc)}")
     return exc
 
 

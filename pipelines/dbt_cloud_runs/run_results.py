@@ -213,7 +213,7 @@ def run_results_to_arrow(run: JsonDict, document: Any) -> pa.Table:
             if not isinstance(step, dict):
                 continue
             for field in ("started_at", "completed_at"):
-                column = _TIMING_COLUMNS.get((step.get("name"), field))
+                column = _TIMING_COLUMNS.get((str(step.get("name")), field))
                 if column is not None:
                     timing[column] = step.get(field)
         columns["unique_id"].append(unique_id)

@@ -27,7 +27,7 @@ DEFAULT_LOCK_WAIT_SECONDS = 5.0
 def _configured(key: str) -> str | None:
     import dlt  # imported here: readers such as `--help` should not pay for dlt
 
-    value = dlt.config.get(key)
+    value: object = dlt.config.get(key)
     return str(value) if value not in (None, "") else None
 
 
@@ -64,7 +64,9 @@ def read_only_connection(
             f"No loaded history at {resolved}: run a load first (python pipelines/dbt_runs.py), or point "
             "to the DuckDB file (or its reader copy, [dbt_cloud] publish_path)."
         )
-    config = {} if external_access else {"enable_external_access": "false"}
+    config: dict[str, str | bool | int | float | list[str]] = (
+        {} if external_access else {"enable_external_access": False}
+    )
     deadline = time.monotonic() + wait_seconds
     while True:
         try:

@@ -15,7 +15,10 @@ import io
 import re
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 import matplotlib
 
@@ -35,7 +38,7 @@ STATUS_LABELS = {"successes": "Success", "errors": "Error", "cancellations": "Ca
 LINE = "#37474f"
 ACCENT = "#ef6c00"
 
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
     "font.family": "sans-serif",
     "font.size": 9,
@@ -67,7 +70,8 @@ def _figure(width: float, height: float) -> Figure:
         return Figure(figsize=(width, height), layout="constrained")
 
 
-def _days(rows: Sequence[dict[str, Any]]) -> list[date]:
+def _days(rows: Sequence[dict[str, Any]]) -> list[Any]:
+    # dates, typed Any: matplotlib plots them through its unit converters; its stubs only admit numbers
     return [date.fromisoformat(row["day"]) for row in rows]
 
 
