@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 QUEUED, STARTING, RUNNING, SUCCESS, ERROR, CANCELLED = 1, 2, 3, 10, 20, 30
 FINAL_STATUSES = (SUCCESS, ERROR, CANCELLED)
@@ -147,6 +147,33 @@ class Run:
         "retrying_run_id",
     )
 
+    id: int
+    trigger_id: int
+    job_id: int
+    project_id: int
+    environment_id: int
+    created: datetime
+    dequeued: datetime | None
+    """None once cancelled while still queued (never dequeued)"""
+    started: datetime | None
+    """None once cancelled before it started"""
+    finished: datetime
+    """the planned (or, when cancelled, actual) end; whether it is reached depends on the clock"""
+    outcome: int
+    status_message: str | None
+    artifacts_saved: bool
+    cause: str
+    overrides: dict[str, Any] | None
+    git_branch: str
+    git_sha: str
+    dbt_version: str
+    live: bool
+    settled: bool
+    pending_404: bool
+    scheduled: bool
+    updated_extra: int
+    retrying_run_id: int | None
+
     def __init__(self, **values: Any) -> None:
         self.overrides = None
         self.live = False
@@ -215,6 +242,12 @@ def jitter_micro(rng: random.Random, dt: datetime, zero_share: float = 0.4) -> d
     return dt.replace(microsecond=0 if rng.random() < zero_share else rng.randrange(1, 1_000_000))
 
 
+@overload
+def fmt_ts(dt: datetime) -> str: ...
+@overload
+def fmt_ts(dt: None) -> None: ...
+@overload
+def fmt_ts(dt: datetime | None) -> str | None: ...
 def fmt_ts(dt: datetime | None) -> str | None:
     """`2026-11-20 08:15:49.123456+00:00`, or without the fraction when microseconds are 0."""
     return None if dt is None else dt.isoformat(" ")
