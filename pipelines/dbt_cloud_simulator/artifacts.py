@@ -105,9 +105,11 @@ def command_steps(account: Account, run: Run) -> list[tuple[int, str]]:
 def run_results(account: Account, run: Run, command: str, is_last: bool) -> dict[str, Any]:
     """A run_results.json document for one dbt command of `run`."""
     project = account.project(run.project_id)
+    assert project is not None  # a run's project exists (projects are never removed)
     slug = project["name"].split()[0].lower()
     rng = random.Random(f"{account.seed}:{run.id}:{command}")
     env = account.environment(run.environment_id)
+    assert env is not None  # a run's environment exists (environments are never removed)
     threads = account.jobs[run.job_id].data["settings"]["threads"]
     start = (run.started or run.created) + timedelta(seconds=20 + rng.random() * 15)
     clocks = [start] * threads
@@ -226,7 +228,9 @@ def artifact(account: Account, run: Run, path: str, step: int | None) -> dict[st
         if command == "freshness":
             return None
         return run_results(account, run, command, is_last=index == steps[-1][0])
-    slug = account.project(run.project_id)["name"].split()[0].lower()
+    project = account.project(run.project_id)
+    assert project is not None  # a run's project exists (projects are never removed)
+    slug = project["name"].split()[0].lower()
     generated = _iso(run.finished or run.created)
     if path == "manifest.json":
         nodes = {

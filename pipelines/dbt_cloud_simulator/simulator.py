@@ -206,6 +206,7 @@ class DbtCloudSimulator:
         with self.lock:
             spec = self.account.jobs[job_id]
             env = self.account.environment(spec.data["environment_id"])
+            assert env is not None  # a job's environment exists (environments are never removed)
             created = self.live_clock()
             queue = timedelta(seconds=max(plan.queue_seconds, 0.001))
             started = created + queue
