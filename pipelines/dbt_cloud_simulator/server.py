@@ -13,7 +13,7 @@ import re
 import socket
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import parse_qs, urlsplit
 
 from .account import FINAL_STATUSES, Run, retry_refusal
@@ -72,6 +72,10 @@ def _one(query: dict[str, list[str]], name: str) -> str | None:
     return values[-1] if values else None
 
 
+@overload
+def _int_param(query: dict[str, list[str]], name: str, default: int) -> int: ...
+@overload
+def _int_param(query: dict[str, list[str]], name: str, default: None = None) -> int | None: ...
 def _int_param(query: dict[str, list[str]], name: str, default: int | None = None) -> int | None:
     value = _one(query, name)
     if value is None or value == "":
@@ -416,8 +420,7 @@ class Handler(BaseHTTPRequestHandler):
             self._drop()
             return
         if fault is None and sim.cooling_down():
-            body = envelope(429, None, "Too many requests.")
-            self._send(method, url.path, query, 429, body)
+            self._send(method, url.path, query, 429, envelope(429, None, "Too many requests."))
             return
         if fault is not None and fault.kind in BAD_BODIES:
             self._send_raw(method, url.path, query, 200, *BAD_BODIES[fault.kind])
