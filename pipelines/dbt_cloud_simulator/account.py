@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 QUEUED, STARTING, RUNNING, SUCCESS, ERROR, CANCELLED = 1, 2, 3, 10, 20, 30
 FINAL_STATUSES = (SUCCESS, ERROR, CANCELLED)
@@ -147,6 +147,33 @@ class Run:
         "retrying_run_id",
     )
 
+    id: int
+    trigger_id: int
+    job_id: int
+    project_id: int
+    environment_id: int
+    created: datetime
+    dequeued: datetime | None
+    """None once cancelled while still queued (never dequeued)"""
+    started: datetime | None
+    """None once cancelled before it started"""
+    finished: datetime
+    """the planned (or, when cancelled, actual) end; whether it is reached depends on the clock"""
+    outcome: int
+    status_message: str | None
+    artifacts_saved: bool
+    cause: str
+    overrides: dict[str, Any] | None
+    git_branch: str
+    git_sha: str
+    dbt_version: str
+    live: bool
+    settled: bool
+    pending_404: bool
+    scheduled: bool
+    updated_extra: int
+    retrying_run_id: int | None
+
     def __init__(self, **values: Any) -> None:
         self.overrides = None
         self.live = False
@@ -215,6 +242,12 @@ def jitter_micro(rng: random.Random, dt: datetime, zero_share: float = 0.4) -> d
     return dt.replace(microsecond=0 if rng.random() < zero_share else rng.randrange(1, 1_000_000))
 
 
+@overload
+def fmt_ts(dt: datetime) -> str: ...
+@overload
+def fmt_ts(dt: None) -> None: ...
+@overload
+def fmt_ts(dt: datetime | None) -> str | None: ...
 def fmt_ts(dt: datetime | None) -> str | None:
     """`2026-11-20 08:15:49.123456+00:00`, or without the fraction when microseconds are 0."""
     return None if dt is None else dt.isoformat(" ")
@@ -334,11 +367,13 @@ def _build_jobs(account: Account, rng: random.Random, count: int) -> None:
         else:
             env = rng.choice([e for e in deploy_envs if e["deployment_type"] is not None])
         project = account.project(env["project_id"])
+        assert project is not None  # every environment belongs to a project built just before
         subject = "marts refresh" if index == 0 else rng.choice(SUBJECTS)
         schedule = _pick_schedule(rng) if job_type == "scheduled" else None
         if index == 0:
             schedule = Schedule(0, (6,))
         if job_type == "scheduled":
+            assert schedule is not None  # picked above for every scheduled job
             name = f"{_schedule_word(schedule)} {subject}"
         elif job_type == "ci":
             name = f"CI check ({project['name']})"
@@ -440,6 +475,7 @@ def plan_run(
     """A run of `spec` created at `created`, with a random but realistic planned timeline and outcome."""
     project = account.project(spec.data["project_id"])
     env = account.environment(spec.data["environment_id"])
+    assert project is not None and env is not None  # jobs are built from existing environments
     cause, overrides, scheduled = cause_for(rng, spec, project)
     if by_scheduler:
         cause, overrides, scheduled = SCHEDULER_CAUSE, None, True
@@ -455,11 +491,12 @@ def plan_run(
         created, dequeued, started, finished = _open_timeline(rng, account.now, open_stage)
         roll = max(roll, 0.03)  # an open run has not been cancelled (yet)
     outcome, message, artifacts = SUCCESS, None, True
+    never_started = False
     if roll < 0.03:
         outcome, message, artifacts = CANCELLED, "Cancelled by user", False
         if rng.random() < 0.4:  # cancelled while still queued: never started
             finished = jitter_micro(rng, created + timedelta(seconds=queue * rng.uniform(0.2, 0.9)), 0.3)
-            started = dequeued = None
+            never_started = True
         else:
             finished = jitter_micro(
                 rng, started + timedelta(seconds=run_seconds * rng.uniform(0.1, 0.9)), 0.3
@@ -476,8 +513,8 @@ def plan_run(
         project_id=spec.data["project_id"],
         environment_id=spec.data["environment_id"],
         created=created,
-        dequeued=dequeued,
-        started=started,
+        dequeued=None if never_started else dequeued,
+        started=None if never_started else started,
         finished=finished,
         outcome=outcome,
         status_message=message,
@@ -512,7 +549,12 @@ def _open_timeline(
         dequeued = created + rng.uniform(5, 60) * seconds
         started = dequeued + rng.uniform(5, 30) * seconds
     finished = max(now, started) + rng.uniform(120, 1800) * seconds
-    return tuple(jitter_micro(rng, t, 0.3) for t in (created, dequeued, started, finished))
+    return (
+        jitter_micro(rng, created, 0.3),
+        jitter_micro(rng, dequeued, 0.3),
+        jitter_micro(rng, started, 0.3),
+        jitter_micro(rng, finished, 0.3),
+    )
 
 
 def add_run(account: Account, run: Run, clock: datetime) -> None:

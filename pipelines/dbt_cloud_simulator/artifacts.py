@@ -105,16 +105,18 @@ def command_steps(account: Account, run: Run) -> list[tuple[int, str]]:
 def run_results(account: Account, run: Run, command: str, is_last: bool) -> dict[str, Any]:
     """A run_results.json document for one dbt command of `run`."""
     project = account.project(run.project_id)
+    assert project is not None  # a run's project exists (projects are never removed)
     slug = project["name"].split()[0].lower()
     rng = random.Random(f"{account.seed}:{run.id}:{command}")
     env = account.environment(run.environment_id)
+    assert env is not None  # a run's environment exists (environments are never removed)
     threads = account.jobs[run.job_id].data["settings"]["threads"]
     start = (run.started or run.created) + timedelta(seconds=20 + rng.random() * 15)
     clocks = [start] * threads
     failing = run.outcome == ERROR and is_last and command != "generate"
     broken: set[str] = set()
     age_days = max(0.0, (account.now - run.created).total_seconds() / 86_400)
-    results = []
+    results: list[dict[str, Any]] = []
     for kind, name, parents in project_nodes(slug):
         if not _selected(command, kind):
             continue
@@ -131,7 +133,9 @@ def run_results(account: Account, run: Run, command: str, is_last: bool) -> dict
             duration = 2 + rng.lognormvariate(1.5, 0.8)
         execute_end = compile_end + timedelta(seconds=duration)
         clocks[thread] = execute_end + timedelta(seconds=0.01)
-        status, message, failures = ("pass", None, 0) if kind == "test" else ("success", None, None)
+        message: str | None = None
+        failures: int | None = 0 if kind == "test" else None
+        status = "pass" if kind == "test" else "success"
         if any(parent in broken for parent in parents):
             status, message, duration, broken = "skipped", None, 0.0, broken | {name}
             execute_end = compile_end
@@ -143,6 +147,7 @@ def run_results(account: Account, run: Run, command: str, is_last: bool) -> dict
                 status, failures, message = "fail", rng.randrange(1, 50), "Got results, expected 0"
             elif roll < 0.04 or (name.startswith("unique_fct") and roll < 0.3):
                 status, failures, message = "warn", rng.randrange(1, 10), "Got results, configured to warn"
+        adapter: dict[str, str | int]
         if kind != "test" and status == "success":
             rows = rng.randrange(0, 500_000)
             adapter = {"_message": f"SUCCESS {rows}", "code": "SUCCESS", "rows_affected": rows}
@@ -226,7 +231,9 @@ def artifact(account: Account, run: Run, path: str, step: int | None) -> dict[st
         if command == "freshness":
             return None
         return run_results(account, run, command, is_last=index == steps[-1][0])
-    slug = account.project(run.project_id)["name"].split()[0].lower()
+    project = account.project(run.project_id)
+    assert project is not None  # a run's project exists (projects are never removed)
+    slug = project["name"].split()[0].lower()
     generated = _iso(run.finished or run.created)
     if path == "manifest.json":
         nodes = {

@@ -65,7 +65,7 @@ def humanize(seconds: int) -> str:
     """dbt Cloud style, the two largest units: "2 minutes, 5 seconds", "1 hour, 3 minutes"."""
     if seconds < 60:
         return f"{seconds} second{'' if seconds == 1 else 's'}"
-    parts = []
+    parts: list[str] = []
     for unit, size in _UNITS:
         if seconds >= size or parts:
             value, seconds = divmod(seconds, size)

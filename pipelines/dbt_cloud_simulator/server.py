@@ -12,8 +12,9 @@ import json
 import re
 import socket
 import time
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import parse_qs, urlsplit
 
 from .account import FINAL_STATUSES, Run, retry_refusal
@@ -54,7 +55,7 @@ class ApiError(Exception):
 
 def envelope(
     code: int, data: Any, user_message: str = "Success!", extra: dict[str, Any] | None = None
-) -> dict:
+) -> dict[str, Any]:
     return {
         "status": {
             "code": code,
@@ -72,6 +73,10 @@ def _one(query: dict[str, list[str]], name: str) -> str | None:
     return values[-1] if values else None
 
 
+@overload
+def _int_param(query: dict[str, list[str]], name: str, default: int) -> int: ...
+@overload
+def _int_param(query: dict[str, list[str]], name: str, default: None = None) -> int | None: ...
 def _int_param(query: dict[str, list[str]], name: str, default: int | None = None) -> int | None:
     value = _one(query, name)
     if value is None or value == "":
@@ -123,7 +128,7 @@ class Api:
         self.account = sim.account
 
     # ----- runs ------------------------------------------------------------------------------------
-    def list_runs(self, query: dict[str, list[str]]) -> dict:
+    def list_runs(self, query: dict[str, list[str]]) -> dict[str, Any]:
         limit, offset = paging(query, self.sim.clamp_limit)
         order_by = _one(query, "order_by") or "id"
         if order_by not in RUN_ORDERS:
@@ -184,12 +189,12 @@ class Api:
         ordered = done + open_runs if order_by == "finished_at" else open_runs[::-1] + done[::-1]
         return ordered[offset : offset + limit], total
 
-    def _finished(self, run: Run) -> Any:
+    def _finished(self, run: Run) -> datetime | None:
         if run.settled:
             return run.finished
         return run.finished if status_at(run, self.sim.clock_for(run)) in FINAL_STATUSES else None
 
-    def get_run(self, run_id: int, query: dict[str, list[str]], *, poll: bool = True) -> dict:
+    def get_run(self, run_id: int, query: dict[str, list[str]], *, poll: bool = True) -> dict[str, Any]:
         include = frozenset(parse_list(_one(query, "include_related")))
         with self.sim.lock:
             run = self._run(run_id)
@@ -204,7 +209,7 @@ class Api:
             raise ApiError(404, "Run not found.")
         return run
 
-    def cancel_run(self, run_id: int) -> dict:
+    def cancel_run(self, run_id: int) -> dict[str, Any]:
         with self.sim.lock:
             run = self._run(run_id)
             self.sim.cancel(run)
@@ -216,12 +221,12 @@ class Api:
             raise ApiError(404, "No artifacts found for this run.")
         return run
 
-    def list_artifacts(self, run_id: int) -> dict:
+    def list_artifacts(self, run_id: int) -> dict[str, Any]:
         with self.sim.lock:
             run = self._complete_with_artifacts(run_id)
             return envelope(200, artifact_names(self.account, run))
 
-    def get_artifact(self, run_id: int, path: str, query: dict[str, list[str]]) -> Any:
+    def get_artifact(self, run_id: int, path: str, query: dict[str, list[str]]) -> dict[str, Any]:
         """The artifact document itself (not enveloped), as the service returns it."""
         step = _int_param(query, "step")
         with self.sim.lock:
@@ -233,8 +238,8 @@ class Api:
 
     # ----- jobs, projects, environments ------------------------------------------------------------
     def list_objects(
-        self, objects: list[dict[str, Any]], query: dict[str, list[str]], filter_names: tuple
-    ) -> dict:
+        self, objects: list[dict[str, Any]], query: dict[str, list[str]], filter_names: tuple[str, ...]
+    ) -> dict[str, Any]:
         limit, offset = paging(query, self.sim.clamp_limit)
         order_by = _one(query, "order_by") or "id"
         if order_by not in OBJECT_ORDERS:
@@ -251,7 +256,7 @@ class Api:
         filters.update(limit=limit, offset=offset)
         return envelope(200, page, extra=list_extra(filters, order_by, len(page), len(rows)))
 
-    def list_jobs(self, query: dict[str, list[str]]) -> dict:
+    def list_jobs(self, query: dict[str, list[str]]) -> dict[str, Any]:
         wanted = states(query)
         with self.sim.lock:
             jobs = [spec.data for spec in self.account.jobs.values() if spec.data["state"] in wanted]
@@ -259,7 +264,7 @@ class Api:
         answer["extra"]["filters"]["state"] = _one(query, "state") or "active"
         return answer
 
-    def retry_run(self, run_id: int) -> dict:
+    def retry_run(self, run_id: int) -> dict[str, Any]:
         """`POST /runs/{id}/retry/`: a new run from the point of failure, or 400 with dbt's reason."""
         with self.sim.lock:
             run = self._run(run_id)
@@ -269,13 +274,13 @@ class Api:
             retry = self.sim.trigger(run.job_id, {"cause": f"Retry of run {run.id}"}, retrying=run)
             return envelope(200, self.sim.serialize(retry, frozenset({"trigger", "job"})))
 
-    def get_job(self, job_id: int) -> dict:
+    def get_job(self, job_id: int) -> dict[str, Any]:
         spec = self.account.jobs.get(job_id)
         if spec is None:
             raise ApiError(404, "Job not found.")
         return envelope(200, spec.data)
 
-    def trigger(self, job_id: int, body: bytes) -> dict:
+    def trigger(self, job_id: int, body: bytes) -> dict[str, Any]:
         spec = self.account.jobs.get(job_id)
         if spec is None or spec.data["state"] != 1:
             raise ApiError(404, "Job not found.")
@@ -288,7 +293,7 @@ class Api:
         run = self.sim.trigger(job_id, payload)
         return envelope(200, self.sim.serialize(run, frozenset({"trigger", "job"})))
 
-    def get_object(self, objects: list[dict[str, Any]], object_id: int, what: str) -> dict:
+    def get_object(self, objects: list[dict[str, Any]], object_id: int, what: str) -> dict[str, Any]:
         found = next((o for o in objects if o["id"] == object_id), None)
         if found is None:
             raise ApiError(404, f"{what} not found.")
@@ -307,7 +312,9 @@ class Api:
         }
 
     # ----- routing ---------------------------------------------------------------------------------
-    def route(self, method: str, parts: list[str], query: dict[str, list[str]], body: bytes) -> Any:
+    def route(
+        self, method: str, parts: list[str], query: dict[str, list[str]], body: bytes
+    ) -> dict[str, Any]:
         """Dispatch `parts` (the path after /api/v2/accounts/{id}/, split on '/')."""
         head, ids = (parts[0] if parts else ""), parts[1:]
         if head == "" and not ids:
@@ -343,7 +350,7 @@ class Api:
             return self.get_object(objects, _path_id(ids[0]), head[:-1].capitalize())
         raise ApiError(404, "Not found.")
 
-    def route_v3(self, method: str, parts: list[str], query: dict[str, list[str]]) -> Any:
+    def route_v3(self, method: str, parts: list[str], query: dict[str, list[str]]) -> dict[str, Any]:
         """v3: `projects/` and, per project, `projects/{id}/environments/` (paged like v2, with `state`)."""
         if not self.sim.v3 or not parts or parts[0] != "projects" or len(parts) > 4:
             raise ApiError(404, "Not found.")
@@ -416,8 +423,7 @@ class Handler(BaseHTTPRequestHandler):
             self._drop()
             return
         if fault is None and sim.cooling_down():
-            body = envelope(429, None, "Too many requests.")
-            self._send(method, url.path, query, 429, body)
+            self._send(method, url.path, query, 429, envelope(429, None, "Too many requests."))
             return
         if fault is not None and fault.kind in BAD_BODIES:
             self._send_raw(method, url.path, query, 200, *BAD_BODIES[fault.kind])
@@ -435,7 +441,9 @@ class Handler(BaseHTTPRequestHandler):
         code, payload = self._answer(method, url.path, query, body)
         self._send(method, url.path, query, code, payload)
 
-    def _answer(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> tuple[int, Any]:
+    def _answer(
+        self, method: str, path: str, query: dict[str, list[str]], body: bytes
+    ) -> tuple[int, dict[str, Any]]:
         sim = self.server.sim
         try:
             if sim.revoked or not self._authorized():
@@ -460,7 +468,13 @@ class Handler(BaseHTTPRequestHandler):
         return scheme.lower() in ("token", "bearer") and token.strip() == self.server.sim.token
 
     def _send(
-        self, method: str, path: str, query: dict, code: int, payload: Any, headers: dict | None = None
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        code: int,
+        payload: dict[str, Any],
+        headers: dict[str, str] | None = None,
     ) -> None:
         raw = json.dumps(payload, separators=(",", ":")).encode()
         self.server.sim.record(method, path, query, code)
@@ -473,7 +487,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(raw)
 
     def _send_raw(
-        self, method: str, path: str, query: dict, code: int, content_type: str, raw: bytes
+        self, method: str, path: str, query: dict[str, list[str]], code: int, content_type: str, raw: bytes
     ) -> None:
         """A body that is not the envelope (a proxy's page, cut-off JSON), with the length it has."""
         self.server.sim.record(method, path, query, code)

@@ -143,7 +143,7 @@ class DbtCloudSimulator:
     def _settle(self) -> None:
         """Forget open-run candidates that became final, so status reads stay O(1) for them."""
         for run_id in list(self.account.open_candidates):
-            run = self.account.run(run_id)
+            run = self._candidate(run_id)
             if run.finished is not None and run.finished <= self.clock_for(run):
                 run.settled = True
                 self.account.open_candidates.discard(run_id)
@@ -169,11 +169,16 @@ class DbtCloudSimulator:
         with self.lock:
             self._settle()
             return sorted(
-                run_id
-                for run_id in self.account.open_candidates
-                if status_at(self.account.run(run_id), self.clock_for(self.account.run(run_id)))
-                not in FINAL_STATUSES
+                run.id
+                for run in map(self._candidate, self.account.open_candidates)
+                if status_at(run, self.clock_for(run)) not in FINAL_STATUSES
             )
+
+    def _candidate(self, run_id: int) -> Run:
+        """The run of an open candidate id: candidates are ids of added runs, which are never removed."""
+        run = self.account.run(run_id)
+        assert run is not None
+        return run
 
     def runs_by_id(self, run_id: int) -> dict[str, Any]:
         """The API representation (with trigger) of one run, as `GET /runs/{id}/` would return it."""
@@ -206,6 +211,7 @@ class DbtCloudSimulator:
         with self.lock:
             spec = self.account.jobs[job_id]
             env = self.account.environment(spec.data["environment_id"])
+            assert env is not None  # a job's environment exists (environments are never removed)
             created = self.live_clock()
             queue = timedelta(seconds=max(plan.queue_seconds, 0.001))
             started = created + queue
