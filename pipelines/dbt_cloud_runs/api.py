@@ -432,7 +432,7 @@ class DbtCloudApi:
                 status_code=response.status_code,
                 path=path,
             )
-        return response.dbt_envelope  # type: ignore[attr-defined, no-any-return]
+        return response.dbt_envelope  # type: ignore[attr-defined]
 
     def _raise_for_status(self, response: Response, path: str) -> None:
         status = response.status_code

@@ -43,7 +43,7 @@ def parse_since(value: str) -> datetime:
     """`--since` accepts a date or a timestamp (ISO 8601); naive values are UTC."""
     try:
         parsed = pendulum.parse(value)
-    except (ValueError, pendulum.parsing.exceptions.ParserError) as exc:  # type: ignore[attr-defined]
+    except (ValueError, pendulum.parsing.exceptions.ParserError) as exc:
         raise argparse.ArgumentTypeError(
             f"not a date: {value!r} (use YYYY-MM-DD or an ISO timestamp)"
         ) from exc

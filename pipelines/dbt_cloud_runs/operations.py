@@ -354,7 +354,7 @@ def make_credentials(credentials: CredentialsLike = None) -> DbtCloudCredentials
 
 def _credentials_from_mapping(values: Mapping[str, Any]) -> DbtCloudCredentials:
     credentials = DbtCloudCredentials()
-    credentials.api_token = values.get("api_token")  # type: ignore[assignment]
+    credentials.api_token = values.get("api_token")
     credentials.base_url = values.get("base_url") or credentials.base_url
     for key in ("account_id", "job_id"):
         value = values.get(key)

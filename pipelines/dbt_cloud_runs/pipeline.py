@@ -119,7 +119,7 @@ def make_pipeline(
 def data_location(pipeline: dlt.Pipeline) -> str:
     """Where the data is, in words a user can act on (the DuckDB file path when it is DuckDB)."""
     try:
-        credentials = pipeline.destination_client().config.credentials  # type: ignore[attr-defined]
+        credentials = pipeline.destination_client().config.credentials
         database = getattr(credentials, "database", None)
         if pipeline.destination.destination_type.endswith("duckdb") and database:
             return f"{Path(database).resolve()} (dataset/schema {pipeline.dataset_name})"
@@ -420,7 +420,7 @@ def duckdb_file(pipeline: dlt.Pipeline) -> Path | None:
     if not _is_duckdb(pipeline):
         return None
     try:
-        credentials = pipeline.destination_client().config.credentials  # type: ignore[attr-defined]
+        credentials = pipeline.destination_client().config.credentials
     except Exception as exc:
         raise explain_destination(exc, pipeline) or exc from None
     database = getattr(credentials, "database", None)
