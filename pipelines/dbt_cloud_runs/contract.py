@@ -1,7 +1,7 @@
 """The stored tables' columns, written once as Arrow schemas; dlt's column hints derive from them.
 
 Every table the loader writes has its columns and types here (runs and run_results build their
-schemas from their column mappings in `records.py` / `run_results.py` with the `TIMESTAMP` below).
+schemas from their column mappings in `rows.py` / `run_results.py` with the `TIMESTAMP` below).
 The hints dlt needs (so that a column exists with its type while every value is still NULL, and an
 empty table is created at all) come from `dlt.common.libs.pyarrow`'s own converter, so the Arrow
 data and the dlt schema cannot drift apart.

@@ -490,7 +490,7 @@ def _clip(text: str, width: int) -> str:
 
 def _parse_time(value: Any) -> datetime | None:
     """The API's timestamp as an aware datetime; None if absent or unreadable (display only)."""
-    from .records import parse_timestamp  # imported here: pyarrow is not needed for --help
+    from .rows import parse_timestamp  # imported here: pyarrow is not needed for --help
 
     try:
         return parse_timestamp(value)

@@ -1,6 +1,6 @@
 """Loads that found nothing new: recorded in `load_checks`, a table this project owns (not dlt's).
 
-An incremental load that finds the account's head unchanged (see `head.py`) skips dlt's
+An incremental load that finds the account's head unchanged (see `change_detection.py`) skips dlt's
 extract/normalize/load cycle, which would rewrite identical rows at a fixed cost of about a second.
 It still looked, so the views' "now" (`as_of`) must move on: the check is one row here. dlt's own
 bookkeeping (`_dlt_loads`, `loads`) only ever describes loads dlt really ran.

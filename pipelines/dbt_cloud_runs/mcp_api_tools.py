@@ -18,10 +18,10 @@ from pydantic import Field
 
 from . import operations as ops
 from .api import DbtCloudApi
+from .converters import parse_timestamp
 from .credentials import DbtCloudCredentials, resolve_credentials
 from .errors import ApiError
 from .mcp_answers import JsonDict, json_value, table
-from .records import parse_timestamp
 from .run_results import run_results_to_arrow
 from .settings import FINAL_STATUSES, STATUS_BY_NAME
 

@@ -30,9 +30,16 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from . import load_checks
 from .api import DbtCloudApi
 from .artifacts import BACKLOG_COLUMNS, ArtifactsPlan
+from .change_detection import (
+    Head,
+    StoredHead,
+    fetch_head,
+    nothing_changed,
+    stored_head_from_rows,
+    stored_head_queries,
+)
 from .credentials import DbtCloudCredentials, LoadSettings
 from .errors import ApiError, ConfigError, DbtCloudError, DestinationError, ViewsError
-from .head import Head, StoredHead, fetch_head, nothing_changed, stored_head_from_rows, stored_head_queries
 from .load_lock import load_lock
 from .recovery import Recovery, finish_interrupted_load
 from .run_results import ARTIFACT_MAX_ATTEMPTS, ARTIFACT_RETRY_OUTCOMES

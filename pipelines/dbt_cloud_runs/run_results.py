@@ -29,7 +29,7 @@ from typing import Any
 import pyarrow as pa
 
 from .contract import RUN_ARTIFACTS_SCHEMA, TIMESTAMP, column_hints
-from .records import parse_timestamp
+from .converters import parse_timestamp, to_int
 
 JsonDict = dict[str, Any]
 
@@ -109,19 +109,6 @@ RUN_ARTIFACTS_HINTS = column_hints(RUN_ARTIFACTS_SCHEMA)
 """dlt column hints for `run_artifacts` (primary key `run_id`)."""
 
 
-def _int(value: Any) -> int | None:
-    """Integers as the API writes them; also `"12"` and `12.0`. Anything else becomes NULL, not an error:
-    one odd value must not lose the whole document."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    try:
-        return int(float(value)) if isinstance(value, str | float) else None
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
 def _float(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
@@ -184,7 +171,7 @@ def run_results_to_arrow(run: JsonDict, document: Any) -> pa.Table:
     if a `unique_id` repeats, the last entry wins, as the merge on `(run_id, unique_id)` would do anyway.
     """
     document = _as_document(document)
-    run_id = _int(run.get("id"))
+    run_id = to_int(run.get("id"))
     if run_id is None:
         raise ValueError(f"run has no usable id: {run.get('id')!r}")
     metadata = document.get("metadata") or {}
@@ -223,19 +210,19 @@ def run_results_to_arrow(run: JsonDict, document: Any) -> pa.Table:
         columns["status"].append(_text(result.get("status")))
         columns["execution_time"].append(_float(result.get("execution_time")))
         columns["thread_id"].append(_text(result.get("thread_id")))
-        columns["rows_affected"].append(_int(adapter.get("rows_affected")))
+        columns["rows_affected"].append(to_int(adapter.get("rows_affected")))
         columns["adapter_code"].append(_text(adapter.get("code")))
         columns["message"].append(_text(result.get("message")))
-        columns["failures"].append(_int(result.get("failures")))
+        columns["failures"].append(to_int(result.get("failures")))
         for column, value in timing.items():
             columns[column].append(value)
         columns["relation_name"].append(_text(result.get("relation_name")))
 
     constants = {
         "run_id": run_id,
-        "job_definition_id": _int(run.get("job_definition_id")),
-        "environment_id": _int(run.get("environment_id")),
-        "project_id": _int(run.get("project_id")),
+        "job_definition_id": to_int(run.get("job_definition_id")),
+        "environment_id": to_int(run.get("environment_id")),
+        "project_id": to_int(run.get("project_id")),
         "dbt_version": _text(metadata.get("dbt_version")),
         "dbt_schema_version": _text(metadata.get("dbt_schema_version")),
         "invocation_id": _text(metadata.get("invocation_id")),
@@ -280,7 +267,7 @@ def artifact_fetch_row(
     """
     if outcome not in ARTIFACT_OUTCOMES:
         raise ValueError(f"outcome must be one of {ARTIFACT_OUTCOMES}, got {outcome!r}")
-    run_id_int = _int(run_id)
+    run_id_int = to_int(run_id)
     if run_id_int is None:
         raise ValueError(f"run_id must be an integer, got {run_id!r}")
     when = parse_timestamp(fetched_at)

@@ -28,11 +28,11 @@ from .artifacts import (
     artifacts_backlog_resource,
     run_results_resource,
 )
+from .change_detection import RUN_DETAIL_PARAMS, RUNS_LIST_PARAMS, Head
 from .contract import ENVIRONMENTS_SCHEMA, JOBS_SCHEMA, LOADS_SCHEMA, PROJECTS_SCHEMA, column_hints
 from .errors import ApiError
-from .head import RUN_DETAIL_PARAMS, RUNS_LIST_PARAMS, Head
 from .listings import AccountListings
-from .records import (
+from .rows import (
     RUNS_SCHEMA,
     environment_row,
     job_row,
@@ -90,7 +90,7 @@ def dbt_cloud_source(
         full_refresh: recorded in `loads` (the caller drops the data).
         stats: filled with counts for the summary.
         artifacts: which finished runs get their `run_results.json` loaded; None loads none.
-        head: the first answers this load already read (see `head.py`), so they are not asked twice.
+        head: the first answers this load already read (see `change_detection.py`): not asked twice.
         unchanged_runs: `(updated_at, status)` of stored runs in the lookback window: a listed run
             that still matches is not written again.
         artifacts_backlog: stored runs whose `run_results.json` is still owed (see `artifacts.py`).

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import requests
-from dbt_cloud_runs.records import parse_timestamp
+from dbt_cloud_runs.converters import parse_timestamp
 from dbt_cloud_simulator import DbtCloudSimulator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

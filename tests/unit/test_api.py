@@ -11,7 +11,7 @@ import requests_mock
 from dbt_cloud_runs.api import DbtCloudApi, RateLimiter
 from dbt_cloud_runs.credentials import DbtCloudCredentials, normalize_base_url
 from dbt_cloud_runs.errors import ConfigError
-from dbt_cloud_runs.records import RUNS_SCHEMA, parse_timestamp, runs_to_arrow
+from dbt_cloud_runs.rows import RUNS_SCHEMA, parse_timestamp, runs_to_arrow
 from fake_api import ACCOUNT_ID, BASE_URL, T0, TOKEN, FakeDbtCloud, make_run
 
 

@@ -1,10 +1,10 @@
-"""The head of the account: what a load reads first, and whether anything changed since the last one.
+"""Change detection: read the account's head (its first answers) and tell whether anything changed.
 
 A scheduled load usually finds little or nothing new. It reads, concurrently, the first page of runs,
 the stored open runs by id, and every page of jobs, projects and environments (the "head"), and
 compares their `(id, updated_at, status)` with what the destination holds. When nothing differs, a
 dlt extract/normalize/load cycle would rewrite identical rows at a fixed cost of about a second, so
-the load only records that it looked (a row in `loads`, whose `as_of` is the views' "now"). Otherwise
+the load only records that it looked (a row in `load_checks`, which moves the views' "now"). Otherwise
 the head is handed to the dlt resources, so no page is requested twice.
 """
 
@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .api import DbtCloudApi, total_count
+from .converters import parse_timestamp
 from .errors import ApiError
 from .listings import LISTINGS, AccountListings
-from .records import parse_timestamp
 from .settings import OPEN_STATUSES
 
 RUNS_LIST_PARAMS = {"order_by": "-created_at", "include_related": '["trigger"]'}
