@@ -177,6 +177,26 @@ def test_an_artifact_that_always_fails_never_holds_the_runs_hostage(
     assert outcome == "failed" and "500" in reason
 
 
+@pytest.mark.parametrize("body", ["html", "truncated"])
+def test_an_unreadable_artifact_is_recorded_and_the_load_goes_on(
+    sim: DbtCloudSimulator, workdir: Path, body: str
+) -> None:
+    broken = _recent_run_with_artifacts(sim)
+    sim.inject(body, count=None, path_contains=f"/runs/{broken}/artifacts")
+    proc = run_pipeline(sim, workdir)
+    assert proc.returncode == 0, proc.stderr
+    assert stored_runs(workdir) == api_runs(sim)
+    with duckdb.connect(str(workdir / "dbt_runs.duckdb"), read_only=True) as con:
+        outcome, reason, attempts = con.execute(
+            f"SELECT outcome, reason, attempts FROM dbt_cloud.run_artifacts WHERE run_id = {broken}"
+        ).fetchone()
+        loaded = con.execute(
+            "SELECT count(*) FROM dbt_cloud.run_artifacts WHERE outcome = 'loaded'"
+        ).fetchone()[0]
+    assert (outcome, attempts) == ("unreadable", 1) and "not JSON" in reason
+    assert loaded > 0, "the other runs' artifacts were loaded"
+
+
 def test_the_first_failure_is_counted_in_the_summary(sim: DbtCloudSimulator, workdir: Path) -> None:
     broken = _recent_run_with_artifacts(sim)
     sim.inject("500", count=None, path_contains=f"/runs/{broken}/artifacts")
