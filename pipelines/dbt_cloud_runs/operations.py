@@ -30,7 +30,15 @@ from .errors import (
     ConfigError,
     DbtCloudError,
 )
-from .settings import FINAL_STATUSES, PAGE_SIZE, RETRY_REFUSALS, STATUS_BY_NAME, STATUS_NAMES
+from .settings import (
+    FINAL_STATUSES,
+    PAGE_SIZE,
+    RETRY_REFUSALS,
+    STATUS_BY_NAME,
+    STATUS_CANCELLED,
+    STATUS_ERROR,
+    STATUS_NAMES,
+)
 
 JsonDict = dict[str, Any]
 
@@ -43,7 +51,6 @@ that many 404s before the first successful poll are waited out rather than repor
 RUN_PARAMS = {"include_related": '["trigger"]'}
 """Without `include_related=["trigger"]` the API leaves `trigger` (and so the run's cause) null."""
 
-STATUS_SUCCESS, STATUS_ERROR, STATUS_CANCELLED = 10, 20, 30
 
 
 # -- errors carrying the run --------------------------------------------------------------------

@@ -55,14 +55,17 @@ RETRY_REFUSALS: dict[str, str] = {
 }
 """dbt Cloud's `retry_not_supported_reason` codes, in words (the codes are from the 2026-08 v2 spec)."""
 
+STATUS_QUEUED, STATUS_STARTING, STATUS_RUNNING = 1, 2, 3
+STATUS_SUCCESS, STATUS_ERROR, STATUS_CANCELLED = 10, 20, 30
+"""dbt Cloud's run status codes; the SQL views read the same names from the `status_codes` view."""
 STATUS_NAMES: dict[int, str] = {
-    1: "Queued",
-    2: "Starting",
-    3: "Running",
-    10: "Success",
-    20: "Error",
-    30: "Cancelled",
+    STATUS_QUEUED: "Queued",
+    STATUS_STARTING: "Starting",
+    STATUS_RUNNING: "Running",
+    STATUS_SUCCESS: "Success",
+    STATUS_ERROR: "Error",
+    STATUS_CANCELLED: "Cancelled",
 }
-OPEN_STATUSES: frozenset[int] = frozenset({1, 2, 3})
-FINAL_STATUSES: frozenset[int] = frozenset({10, 20, 30})
+OPEN_STATUSES: frozenset[int] = frozenset({STATUS_QUEUED, STATUS_STARTING, STATUS_RUNNING})
+FINAL_STATUSES: frozenset[int] = frozenset({STATUS_SUCCESS, STATUS_ERROR, STATUS_CANCELLED})
 STATUS_BY_NAME: dict[str, int] = {name.lower(): code for code, name in STATUS_NAMES.items()}
