@@ -30,7 +30,8 @@ account_id, base_url, ...) or DBT_CLOUD__* environment variables.
 EPILOG = """\
 exit codes: 0 ok, 1 run finished with Error, 2 usage or configuration error, 3 dbt Cloud API error,
 4 run cancelled, 5 timed out waiting, 6 destination error (e.g. DuckDB file locked, views not created),
-7 another load is running, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)
+7 another load is running, 8 (cancel) the run had already finished, 130 interrupted (Ctrl-C),
+143 terminated (SIGTERM)
 
 examples:
   python pipelines/dbt_runs.py --demo            try it against a local simulated account
@@ -213,13 +214,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except DbtCloudError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        hint = ""
+        if isinstance(exc, ConfigError) and ".dlt/" in str(exc):
+            from .settings_dir import missing_settings_hint
+
+            hint = missing_settings_hint()
+        print(f"error: {exc}{hint}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt as exc:
         name = "terminated (SIGTERM)" if isinstance(exc, Interrupted) else "interrupted"
-        print(
-            f"{name}: stopped before the end; the store keeps the last good load and the next load "
-            "completes or discards what this one left, then catches up (nothing is lost)",
-            file=sys.stderr,
+        what = (
+            "; the store keeps the last good load and the next load completes or discards what this "
+            "one left, then catches up (nothing is lost)"
+            if args.handler is run_load_command
+            else ""
         )
+        print(f"{name}: stopped before the end{what}", file=sys.stderr)
         return interrupt_exit_code(exc)
