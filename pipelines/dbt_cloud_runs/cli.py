@@ -15,7 +15,7 @@ from types import FrameType
 
 import pendulum
 
-from . import jobs_cli, mcp_cli
+from . import jobs_cli, mcp_cli, process_clock
 from .errors import EXIT_OK, ConfigError, DbtCloudError, Interrupted, interrupt_exit_code
 from .report import command as report_command
 
@@ -146,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_load_command(args: argparse.Namespace) -> int:
     """The default command: one load, then its summary."""
+    from .load_packages import delete_completed_jobs_by_default, prune_loaded_packages
+
+    delete_completed_jobs_by_default()
     if args.demo:
         from .demo import run_demo
 
@@ -175,7 +178,11 @@ def run_load_command(args: argparse.Namespace) -> int:
     summary = run_load(pipeline, credentials, settings, since=args.since, full_refresh=args.full_refresh)
     if settings.publish_path:
         summary.extra["Reader copy"] = publish(pipeline, settings.publish_path).describe()
-    print(f"Loaded dbt Cloud account {credentials.account_id} from {credentials.base_url}")
+    prune_loaded_packages(pipeline)
+    summary.process_seconds = process_clock.process_age_seconds()
+    # cron appends every load to one log: the time (UTC, ISO 8601) and the account start each summary
+    finished = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    print(f"{finished} Loaded dbt Cloud account {credentials.account_id} from {credentials.base_url}")
     for line in summary.lines():
         print(f"  {line}")
     return EXIT_OK
