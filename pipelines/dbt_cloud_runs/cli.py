@@ -7,6 +7,7 @@ Every error a user can cause ends as one `error: ...` line on stderr and a non-z
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -126,6 +127,17 @@ def build_parser() -> argparse.ArgumentParser:
         "(a new file renamed over the old; readers holding it open never block a load). DuckDB "
         "destination only; config: [dbt_cloud] publish_path",
     )
+    chatter = parser.add_mutually_exclusive_group()
+    chatter.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print nothing but warnings and errors (no progress, no summary): for cron's MAILTO",
+    )
+    chatter.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show dlt's own log (INFO level) on stderr",
+    )
     parser.add_argument(
         "--demo",
         action="store_true",
@@ -146,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_load_command(args: argparse.Namespace) -> int:
     """The default command: one load, then its summary."""
+    if args.verbose:
+        os.environ["RUNTIME__LOG_LEVEL"] = "INFO"  # before dlt reads its runtime settings
     from .load_packages import delete_completed_jobs_by_default, prune_loaded_packages
 
     delete_completed_jobs_by_default()
@@ -172,6 +186,10 @@ def run_load_command(args: argparse.Namespace) -> int:
         settings.lock_wait_seconds = args.lock_wait
     settings.publish_path = args.publish or settings.publish_path
     pipeline = make_pipeline(destination=args.destination)
+    if not args.quiet:
+        from .progress import PhaseProgress
+
+        pipeline.collector = PhaseProgress()
     check_publishable(pipeline, settings.publish_path)
     if args.full_refresh:
         confirm_full_refresh(pipeline, assume_yes=args.yes)
@@ -179,6 +197,8 @@ def run_load_command(args: argparse.Namespace) -> int:
     if settings.publish_path:
         summary.extra["Reader copy"] = publish(pipeline, settings.publish_path).describe()
     prune_loaded_packages(pipeline)
+    if args.quiet:
+        return EXIT_OK
     summary.process_seconds = process_clock.process_age_seconds()
     # cron appends every load to one log: the time (UTC, ISO 8601) and the account start each summary
     finished = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -65,3 +65,25 @@ def test_an_explicit_setting_keeps_dlts_files(small_sim: DbtCloudSimulator, work
 
     (package,) = loaded_packages(workdir)
     assert any((package / "completed_jobs").iterdir())
+
+
+def test_progress_goes_to_stderr_one_line_per_phase(small_sim: DbtCloudSimulator, workdir: Path) -> None:
+    proc = run_pipeline(small_sim, workdir)
+
+    assert proc.returncode == 0, proc.stderr
+    phases = [line.split(":")[0] for line in proc.stderr.splitlines()]
+    assert phases == ["Extract dbt_cloud", "Normalize dbt_cloud", "Load dbt_cloud"], proc.stderr
+    assert "runs 120" in proc.stderr.splitlines()[0]
+    assert "Extract" not in proc.stdout and "\r" not in proc.stderr
+
+
+def test_quiet_prints_nothing_and_verbose_adds_dlts_log(small_sim: DbtCloudSimulator, workdir: Path) -> None:
+    quiet = run_pipeline(small_sim, workdir, "--quiet")
+    assert quiet.returncode == 0, quiet.stderr
+    assert (quiet.stdout, quiet.stderr) == ("", "")
+
+    small_sim.advance(hours=3)
+    verbose = run_pipeline(small_sim, workdir, "--verbose")
+    assert verbose.returncode == 0, verbose.stderr
+    assert "Loaded dbt Cloud account" in verbose.stdout
+    assert "|[INFO]|" in verbose.stderr, verbose.stderr[-2000:]
