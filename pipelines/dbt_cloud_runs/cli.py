@@ -168,6 +168,7 @@ def run_load_command(args: argparse.Namespace) -> int:
 
         return run_demo(args)
     from .credentials import resolve_credentials, resolve_load_settings
+    from .destination_fit import check_destination_merges
     from .pipeline import make_pipeline, run_load
     from .publish import check_publishable, publish
 
@@ -186,6 +187,7 @@ def run_load_command(args: argparse.Namespace) -> int:
         settings.lock_wait_seconds = args.lock_wait
     settings.publish_path = args.publish or settings.publish_path
     pipeline = make_pipeline(destination=args.destination)
+    check_destination_merges(pipeline)
     if not args.quiet:
         from .progress import PhaseProgress
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 from dlt.common.runtime.collector_base import Collector
 
@@ -85,6 +85,15 @@ class PhaseProgress(Collector):
         self.counters, self.totals = {}, {}
         self.started = time.monotonic()
         self.last_drawn = 0.0  # the first count is drawn at once
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: Any
+    ) -> None:
+        if exc_type is None:
+            self._stop()
+        elif self._is_live():  # a failed or interrupted phase: its error is the one line to show
+            self._stream().write("\r\033[K")
+            self._stream().flush()
 
     def _stop(self) -> None:
         live = self._is_live()

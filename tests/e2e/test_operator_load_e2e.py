@@ -87,3 +87,16 @@ def test_quiet_prints_nothing_and_verbose_adds_dlts_log(small_sim: DbtCloudSimul
     assert verbose.returncode == 0, verbose.stderr
     assert "Loaded dbt Cloud account" in verbose.stdout
     assert "|[INFO]|" in verbose.stderr, verbose.stderr[-2000:]
+
+
+@pytest.mark.parametrize("destination", ["filesystem"])
+def test_a_destination_that_cannot_merge_is_refused_before_loading(
+    small_sim: DbtCloudSimulator, workdir: Path, destination: str
+) -> None:
+    proc = run_pipeline(small_sim, workdir, "--destination", destination)
+
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"error: The {destination} destination cannot merge rows on their id")
+    assert proc.stdout == ""
+    assert small_sim.requests == [], "refused before reading anything"

@@ -42,3 +42,14 @@ def test_live_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     assert text.count("\r\033[K") >= 2  # drawn as it grew, then rewritten at the end
     shown = text.split("\n")[0].rsplit("\r\033[K", 1)[-1]  # what the terminal shows at the end
     assert shown.startswith("Extract dbt_cloud: runs 300, run_artifacts 7 (") and shown.endswith("rows/s)")
+
+
+@pytest.mark.parametrize("stream", [io.StringIO(), Terminal()])
+def test_a_failed_phase_leaves_the_error_alone(monkeypatch: pytest.MonkeyPatch, stream: io.StringIO) -> None:
+    monkeypatch.setattr("sys.stderr", stream)
+    progress = PhaseProgress()
+    with pytest.raises(KeyboardInterrupt), progress("Extract dbt_cloud"):
+        progress.update("runs", 100)
+        raise KeyboardInterrupt
+    assert "\n" not in stream.getvalue()
+    assert stream.getvalue().endswith("\r\033[K") if stream.isatty() else stream.getvalue() == ""
