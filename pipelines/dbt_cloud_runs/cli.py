@@ -230,6 +230,41 @@ def confirm_full_refresh(pipeline: object, assume_yes: bool) -> None:
         raise ConfigError("full refresh not confirmed: nothing was changed.")
 
 
+LOAD_ONLY_FLAGS = (
+    ("--demo", "demo"),
+    ("--quiet", "quiet"),
+    ("--verbose", "verbose"),
+    ("--since", "since"),
+    ("--full-refresh", "full_refresh"),
+    ("--yes", "yes"),
+    ("--lock-wait", "lock_wait"),
+    ("--destination", "destination"),
+    ("--lookback-hours", "lookback_hours"),
+    ("--no-artifacts", "no_artifacts"),
+    ("--publish", "publish"),
+)
+
+
+def check_load_flags(args: argparse.Namespace) -> None:
+    """The load's flags go before a subcommand's name but do nothing for it: say so, not ignore them."""
+    if args.handler is run_load_command:
+        return
+    given = [flag for flag, dest in LOAD_ONLY_FLAGS if getattr(args, dest, None) not in (None, False)]
+    if not given:
+        return
+    hint = (
+        " To try the subcommands without an account, start the simulator (docs/simulator.md) and set "
+        "DBT_CLOUD__BASE_URL, DBT_CLOUD__ACCOUNT_ID and DBT_CLOUD__API_TOKEN from the line it prints."
+        if "--demo" in given
+        else ""
+    )
+    verb = "applies" if len(given) == 1 else "apply"
+    raise ConfigError(
+        f"{', '.join(given)} {verb} to loads only, not to `{args.command}`: run it without a "
+        f"subcommand (python pipelines/dbt_runs.py {given[0]} ...).{hint}"
+    )
+
+
 def _raise_interrupted(signal_number: int, frame: FrameType | None) -> None:
     raise Interrupted(signal_number)
 
@@ -241,6 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # SIGTERM (systemd, Airflow, Kubernetes, `kill`) stops us like Ctrl-C does
     signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
+        check_load_flags(args)
         return int(args.handler(args))
     except DbtCloudError as exc:
         hint = ""
