@@ -304,10 +304,13 @@ def run_trigger(args: argparse.Namespace) -> int:
         schema_override=args.schema_override,
         steps_override=args.steps_override,
     )
-    say(f"Triggered {ops.describe(run, api.base_url)}")
-    if not args.wait:
-        return EXIT_OK
-    return _wait(api, run, args, cancel_on_timeout=args.cancel_on_timeout)
+    try:
+        say(f"Triggered {ops.describe(run, api.base_url)}")
+        if not args.wait:
+            return EXIT_OK
+        return _wait(api, run, args, cancel_on_timeout=args.cancel_on_timeout)
+    except KeyboardInterrupt as exc:
+        return _stopped_watching(api, run, exc)
 
 
 def run_retry(args: argparse.Namespace) -> int:
@@ -317,10 +320,13 @@ def run_retry(args: argparse.Namespace) -> int:
     _check_wait_flags(args)
     api = _api()
     run = ops.retry_run(api, args.run_id)
-    say(f"Retrying run {args.run_id} from the point of failure: {ops.describe(run, api.base_url)}")
-    if not args.wait:
-        return EXIT_OK
-    return _wait(api, run, args, cancel_on_timeout=args.cancel_on_timeout)
+    try:
+        say(f"Retrying run {args.run_id} from the point of failure: {ops.describe(run, api.base_url)}")
+        if not args.wait:
+            return EXIT_OK
+        return _wait(api, run, args, cancel_on_timeout=args.cancel_on_timeout)
+    except KeyboardInterrupt as exc:
+        return _stopped_watching(api, run, exc)
 
 
 def run_status(args: argparse.Namespace) -> int:
@@ -332,7 +338,10 @@ def run_status(args: argparse.Namespace) -> int:
     run = ops.find_run(api, args.run_id)  # waits out the 404 of a run triggered a moment ago
     _print_run(run, api.base_url)
     if args.wait and run.get("status") not in ops.FINAL_STATUSES:
-        return _wait(api, run, args, cancel_on_timeout=False)
+        try:
+            return _wait(api, run, args, cancel_on_timeout=False)
+        except KeyboardInterrupt as exc:
+            return _stopped_watching(api, run, exc)
     return _outcome(api, run)
 
 
@@ -430,16 +439,21 @@ def _wait(api: Any, run: JsonDict, args: argparse.Namespace, cancel_on_timeout: 
             f"(now {ops.status_name(cancelled)}): {ops.run_url(cancelled, api.base_url) or 'see dbt Cloud'}",
             cancelled,
         ) from None
-    except KeyboardInterrupt as exc:
-        how = "terminated (SIGTERM)" if isinstance(exc, Interrupted) else "interrupted"
-        print(
-            f"{how}: stopped watching run {run['id']}; it goes on in dbt Cloud: "
-            f"{ops.run_url(run, api.base_url) or 'see dbt Cloud'}",
-            file=sys.stderr,
-            flush=True,
-        )
-        return interrupt_exit_code(exc)
     return _outcome(api, final)
+
+
+def _stopped_watching(api: Any, run: JsonDict, exc: KeyboardInterrupt) -> int:
+    """Ctrl-C or SIGTERM once a run exists: one line with its URL (it goes on), exit 130 / 143."""
+    from .operations import run_url
+
+    how = "terminated (SIGTERM)" if isinstance(exc, Interrupted) else "interrupted"
+    print(
+        f"{how}: stopped watching run {run['id']}; it goes on in dbt Cloud: "
+        f"{run_url(run, api.base_url) or 'see dbt Cloud'}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return interrupt_exit_code(exc)
 
 
 def _outcome(api: Any, run: JsonDict) -> int:
