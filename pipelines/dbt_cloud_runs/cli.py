@@ -168,7 +168,7 @@ def run_load_command(args: argparse.Namespace) -> int:
 
         return run_demo(args)
     from .credentials import resolve_credentials, resolve_load_settings
-    from .destination_fit import check_destination_merges
+    from .destination_fit import check_destination_merges, note_destination_switches
     from .pipeline import make_pipeline, run_load
     from .publish import check_publishable, publish
 
@@ -186,8 +186,9 @@ def run_load_command(args: argparse.Namespace) -> int:
     if args.lock_wait is not None:
         settings.lock_wait_seconds = args.lock_wait
     settings.publish_path = args.publish or settings.publish_path
+    check_destination_merges(args.destination)
+    note_destination_switches()
     pipeline = make_pipeline(destination=args.destination)
-    check_destination_merges(pipeline)
     if not args.quiet:
         from .progress import PhaseProgress
 

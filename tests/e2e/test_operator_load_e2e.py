@@ -100,3 +100,14 @@ def test_a_destination_that_cannot_merge_is_refused_before_loading(
     assert line.startswith(f"error: The {destination} destination cannot merge rows on their id")
     assert proc.stdout == ""
     assert small_sim.requests == [], "refused before reading anything"
+
+
+def test_a_refused_destination_leaves_the_next_load_quiet(
+    small_sim: DbtCloudSimulator, workdir: Path
+) -> None:
+    assert run_pipeline(small_sim, workdir).returncode == 0
+    assert run_pipeline(small_sim, workdir, "--destination", "filesystem").returncode == 2
+    small_sim.advance(hours=1)
+    again = run_pipeline(small_sim, workdir)
+    assert again.returncode == 0, again.stderr
+    assert "WARNING" not in again.stderr and "warning:" not in again.stderr, again.stderr
