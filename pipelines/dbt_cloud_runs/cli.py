@@ -7,6 +7,7 @@ Every error a user can cause ends as one `error: ...` line on stderr and a non-z
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from types import FrameType
 
 import pendulum
 
-from . import jobs_cli, mcp_cli
+from . import jobs_cli, mcp_cli, process_clock
 from .errors import EXIT_OK, ConfigError, DbtCloudError, Interrupted, interrupt_exit_code
 from .report import command as report_command
 
@@ -30,7 +31,8 @@ account_id, base_url, ...) or DBT_CLOUD__* environment variables.
 EPILOG = """\
 exit codes: 0 ok, 1 run finished with Error, 2 usage or configuration error, 3 dbt Cloud API error,
 4 run cancelled, 5 timed out waiting, 6 destination error (e.g. DuckDB file locked, views not created),
-7 another load is running, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)
+7 another load is running, 8 (cancel) the run had already finished, 130 interrupted (Ctrl-C),
+143 terminated (SIGTERM)
 
 examples:
   python pipelines/dbt_runs.py --demo            try it against a local simulated account
@@ -125,6 +127,17 @@ def build_parser() -> argparse.ArgumentParser:
         "(a new file renamed over the old; readers holding it open never block a load). DuckDB "
         "destination only; config: [dbt_cloud] publish_path",
     )
+    chatter = parser.add_mutually_exclusive_group()
+    chatter.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print nothing but warnings and errors (no progress, no summary): for cron's MAILTO",
+    )
+    chatter.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show dlt's own log (INFO level) on stderr",
+    )
     parser.add_argument(
         "--demo",
         action="store_true",
@@ -145,11 +158,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_load_command(args: argparse.Namespace) -> int:
     """The default command: one load, then its summary."""
+    if args.verbose:
+        os.environ["RUNTIME__LOG_LEVEL"] = "INFO"  # before dlt reads its runtime settings
+    from .load_packages import delete_completed_jobs_by_default, prune_loaded_packages
+
+    delete_completed_jobs_by_default()
     if args.demo:
         from .demo import run_demo
 
         return run_demo(args)
     from .credentials import resolve_credentials, resolve_load_settings
+    from .destination_fit import check_destination_merges, note_destination_switches
     from .pipeline import make_pipeline, run_load
     from .publish import check_publishable, publish
 
@@ -167,14 +186,26 @@ def run_load_command(args: argparse.Namespace) -> int:
     if args.lock_wait is not None:
         settings.lock_wait_seconds = args.lock_wait
     settings.publish_path = args.publish or settings.publish_path
+    check_destination_merges(args.destination)
+    note_destination_switches()
     pipeline = make_pipeline(destination=args.destination)
+    if not args.quiet:
+        from .progress import PhaseProgress
+
+        pipeline.collector = PhaseProgress()
     check_publishable(pipeline, settings.publish_path)
     if args.full_refresh:
         confirm_full_refresh(pipeline, assume_yes=args.yes)
     summary = run_load(pipeline, credentials, settings, since=args.since, full_refresh=args.full_refresh)
     if settings.publish_path:
         summary.extra["Reader copy"] = publish(pipeline, settings.publish_path).describe()
-    print(f"Loaded dbt Cloud account {credentials.account_id} from {credentials.base_url}")
+    prune_loaded_packages(pipeline)
+    if args.quiet:
+        return EXIT_OK
+    summary.process_seconds = process_clock.process_age_seconds()
+    # cron appends every load to one log: the time (UTC, ISO 8601) and the account start each summary
+    finished = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    print(f"{finished} Loaded dbt Cloud account {credentials.account_id} from {credentials.base_url}")
     for line in summary.lines():
         print(f"  {line}")
     return EXIT_OK
@@ -200,6 +231,41 @@ def confirm_full_refresh(pipeline: object, assume_yes: bool) -> None:
         raise ConfigError("full refresh not confirmed: nothing was changed.")
 
 
+LOAD_ONLY_FLAGS = (
+    ("--demo", "demo"),
+    ("--quiet", "quiet"),
+    ("--verbose", "verbose"),
+    ("--since", "since"),
+    ("--full-refresh", "full_refresh"),
+    ("--yes", "yes"),
+    ("--lock-wait", "lock_wait"),
+    ("--destination", "destination"),
+    ("--lookback-hours", "lookback_hours"),
+    ("--no-artifacts", "no_artifacts"),
+    ("--publish", "publish"),
+)
+
+
+def check_load_flags(args: argparse.Namespace) -> None:
+    """The load's flags go before a subcommand's name but do nothing for it: say so, not ignore them."""
+    if args.handler is run_load_command:
+        return
+    given = [flag for flag, dest in LOAD_ONLY_FLAGS if getattr(args, dest, None) not in (None, False)]
+    if not given:
+        return
+    hint = (
+        " To try the subcommands without an account, start the simulator (docs/simulator.md) and set "
+        "DBT_CLOUD__BASE_URL, DBT_CLOUD__ACCOUNT_ID and DBT_CLOUD__API_TOKEN from the line it prints."
+        if "--demo" in given
+        else ""
+    )
+    verb = "applies" if len(given) == 1 else "apply"
+    raise ConfigError(
+        f"{', '.join(given)} {verb} to loads only, not to `{args.command}`: run it without a "
+        f"subcommand (python pipelines/dbt_runs.py {given[0]} ...).{hint}"
+    )
+
+
 def _raise_interrupted(signal_number: int, frame: FrameType | None) -> None:
     raise Interrupted(signal_number)
 
@@ -211,15 +277,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     # SIGTERM (systemd, Airflow, Kubernetes, `kill`) stops us like Ctrl-C does
     signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
+        check_load_flags(args)
         return int(args.handler(args))
     except DbtCloudError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        hint = ""
+        if isinstance(exc, ConfigError) and ".dlt/" in str(exc):
+            from .settings_dir import missing_settings_hint
+
+            hint = missing_settings_hint()
+        print(f"error: {exc}{hint}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt as exc:
         name = "terminated (SIGTERM)" if isinstance(exc, Interrupted) else "interrupted"
-        print(
-            f"{name}: stopped before the end; the store keeps the last good load and the next load "
-            "completes or discards what this one left, then catches up (nothing is lost)",
-            file=sys.stderr,
+        what = (
+            "; the store keeps the last good load and the next load completes or discards what this "
+            "one left, then catches up (nothing is lost)"
+            if args.handler is run_load_command
+            else ""
         )
+        print(f"{name}: stopped before the end{what}", file=sys.stderr)
         return interrupt_exit_code(exc)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import EXIT_OK, ConfigError, interrupt_exit_code
+from .errors import EXIT_OK, ConfigError, Interrupted, interrupt_exit_code
 from .settings import STATUS_BY_NAME
 from .text_table import format_table
 
@@ -24,7 +24,8 @@ JsonDict = dict[str, Any]
 
 WAIT_EPILOG = """\
 exit codes: 0 success (or still open without --wait), 1 run ended in Error, 2 usage or configuration,
-3 dbt Cloud API error, 4 run cancelled, 5 timed out waiting (--timeout)
+3 dbt Cloud API error (also: no such run or job), 4 run cancelled, 5 timed out waiting (--timeout),
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM): the run goes on in dbt Cloud
 """
 
 
@@ -156,7 +157,14 @@ def _add_status(subparsers: Any) -> None:
 
 
 def _add_cancel(subparsers: Any) -> None:
-    parser = _subparser(subparsers, "cancel", "ask dbt Cloud to cancel a run", run_cancel)
+    parser = _subparser(
+        subparsers,
+        "cancel",
+        "ask dbt Cloud to cancel a run",
+        run_cancel,
+        epilog="exit codes: 0 cancel requested, 8 the run had already finished (nothing cancelled), "
+        "3 dbt Cloud API error (also: no such run), 2 usage or configuration\n",
+    )
     parser.add_argument("run_id", type=int, metavar="RUN_ID", help="the run to cancel")
 
 
@@ -296,10 +304,13 @@ def run_trigger(args: argparse.Namespace) -> int:
         schema_override=args.schema_override,
         steps_override=args.steps_override,
     )
-    say(f"Triggered {ops.describe(run, api.base_url)}")
-    if not args.wait:
-        return EXIT_OK
-    return _wait(api, run, args, cancel_on_timeout=args.cancel_on_timeout)
+    try:
+        say(f"Triggered {ops.describe(run, api.base_url)}")
+        if not args.wait:
+            return EXIT_OK
+        return _wait(api, run, args, cancel_on_timeout=args.cancel_on_timeout)
+    except KeyboardInterrupt as exc:
+        return _stopped_watching(api, run, exc)
 
 
 def run_retry(args: argparse.Namespace) -> int:
@@ -309,10 +320,13 @@ def run_retry(args: argparse.Namespace) -> int:
     _check_wait_flags(args)
     api = _api()
     run = ops.retry_run(api, args.run_id)
-    say(f"Retrying run {args.run_id} from the point of failure: {ops.describe(run, api.base_url)}")
-    if not args.wait:
-        return EXIT_OK
-    return _wait(api, run, args, cancel_on_timeout=args.cancel_on_timeout)
+    try:
+        say(f"Retrying run {args.run_id} from the point of failure: {ops.describe(run, api.base_url)}")
+        if not args.wait:
+            return EXIT_OK
+        return _wait(api, run, args, cancel_on_timeout=args.cancel_on_timeout)
+    except KeyboardInterrupt as exc:
+        return _stopped_watching(api, run, exc)
 
 
 def run_status(args: argparse.Namespace) -> int:
@@ -321,10 +335,13 @@ def run_status(args: argparse.Namespace) -> int:
 
     _check_wait_flags(args)
     api = _api()
-    run = ops.get_run(api, args.run_id)
+    run = ops.find_run(api, args.run_id)  # waits out the 404 of a run triggered a moment ago
     _print_run(run, api.base_url)
     if args.wait and run.get("status") not in ops.FINAL_STATUSES:
-        return _wait(api, run, args, cancel_on_timeout=False)
+        try:
+            return _wait(api, run, args, cancel_on_timeout=False)
+        except KeyboardInterrupt as exc:
+            return _stopped_watching(api, run, exc)
     return _outcome(api, run)
 
 
@@ -332,7 +349,7 @@ def run_cancel(args: argparse.Namespace) -> int:
     from . import operations as ops
 
     api = _api()
-    run = ops.cancel_run(api, args.run_id)
+    run = ops.cancel_open_run(api, args.run_id)
     say(f"Cancel requested for {ops.describe(run, api.base_url)}")
     return EXIT_OK
 
@@ -412,19 +429,31 @@ def _wait(api: Any, run: JsonDict, args: argparse.Namespace, cancel_on_timeout: 
         final = ops.wait_for_run(
             api, run["id"], timeout_seconds=args.timeout, poll_seconds=args.poll_seconds, on_poll=printer
         )
-    except ops.RunTimeout as exc:
-        if cancel_on_timeout:
-            cancelled = ops.cancel_run(api, run["id"])
-            say(f"Timed out: cancel requested for {ops.describe(cancelled, api.base_url)}")
-        raise exc
-    except KeyboardInterrupt as exc:
-        print(
-            f"interrupted: stopped watching run {run['id']}; it goes on in dbt Cloud: "
-            f"{ops.run_url(run, api.base_url) or ''}",
-            file=sys.stderr,
-        )
-        return interrupt_exit_code(exc)
+    except ops.RunTimeout:
+        if not cancel_on_timeout:
+            raise
+        cancelled = ops.cancel_run(api, run["id"])
+        say(f"Timed out: cancel requested for {ops.describe(cancelled, api.base_url)}")
+        raise ops.RunTimeout(
+            f"timed out after {args.timeout:g} s waiting for dbt Cloud run {run['id']}; cancel requested "
+            f"(now {ops.status_name(cancelled)}): {ops.run_url(cancelled, api.base_url) or 'see dbt Cloud'}",
+            cancelled,
+        ) from None
     return _outcome(api, final)
+
+
+def _stopped_watching(api: Any, run: JsonDict, exc: KeyboardInterrupt) -> int:
+    """Ctrl-C or SIGTERM once a run exists: one line with its URL (it goes on), exit 130 / 143."""
+    from .operations import run_url
+
+    how = "terminated (SIGTERM)" if isinstance(exc, Interrupted) else "interrupted"
+    print(
+        f"{how}: stopped watching run {run['id']}; it goes on in dbt Cloud: "
+        f"{run_url(run, api.base_url) or 'see dbt Cloud'}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return interrupt_exit_code(exc)
 
 
 def _outcome(api: Any, run: JsonDict) -> int:

@@ -23,6 +23,7 @@ from .credentials import (
     warn_if_old_region_host,
 )
 from .errors import (
+    EXIT_ALREADY_FINISHED,
     EXIT_RUN_CANCELLED,
     EXIT_RUN_ERROR,
     EXIT_TIMEOUT,
@@ -47,6 +48,9 @@ DEFAULT_POLL_SECONDS = 10.0
 NOT_FOUND_RETRIES = 3
 """A run polled right after it was triggered answers 404 in about 1% of cases (seen by other clients);
 that many 404s before the first successful poll are waited out rather than reported."""
+NOT_FOUND_PAUSE_SECONDS = 1.0
+"""How long `find_run` waits before asking again about a run that answered 404 (`status` right after
+`trigger`); a run id that is really wrong costs NOT_FOUND_RETRIES of these before the error."""
 
 RUN_PARAMS = {"include_related": '["trigger"]'}
 """Without `include_related=["trigger"]` the API leaves `trigger` (and so the run's cause) null."""
@@ -80,6 +84,12 @@ class RunTimeout(RunOutcomeError):
     """The run was still open when the wait's time budget ran out; it may still be running."""
 
     exit_code = EXIT_TIMEOUT
+
+
+class RunAlreadyFinished(RunOutcomeError):
+    """`cancel` of a run that had already finished: nothing was cancelled."""
+
+    exit_code = EXIT_ALREADY_FINISHED
 
 
 # -- small helpers ------------------------------------------------------------------------------
@@ -145,6 +155,27 @@ def check_outcome(run: JsonDict, base_url: str | None = None) -> JsonDict:
     return run
 
 
+def not_found(api: DbtCloudApi, exc: ApiError, what: str) -> ApiError:
+    """A 404 on one run or job, in words: "run 5 not found in account 7" when the account answers.
+
+    dbt Cloud answers 404 alike for a wrong id and for a wrong account_id or access URL; one request
+    for the account itself tells them apart. When that fails too, its own error (which names
+    account_id and base_url) is the one to show.
+    """
+    if exc.status_code != 404:
+        return exc
+    try:
+        api.get("")
+    except ApiError as account_exc:
+        return account_exc
+    return ApiError(
+        f"{what} not found in account {api.account_id} at {api.base_url}: check the id "
+        "(deleted runs and jobs answer the same).",
+        status_code=404,
+        path=exc.path,
+    )
+
+
 # -- operations ---------------------------------------------------------------------------------
 
 
@@ -174,12 +205,34 @@ def trigger_run(
     body.update(extra or {})
     if not body.get("cause"):
         body["cause"] = DEFAULT_CAUSE
-    return api.post(f"jobs/{job_id}/run/", json=body)
+    try:
+        return api.post(f"jobs/{job_id}/run/", json=body)
+    except ApiError as exc:
+        raise not_found(api, exc, f"job {job_id}") from None
 
 
 def get_run(api: DbtCloudApi, run_id: int | str) -> JsonDict:
-    """One run, with its trigger (cause and overrides)."""
+    """One run, with its trigger (cause and overrides); a 404 is raised as the API said it."""
     return api.get(f"runs/{run_id}/", params=dict(RUN_PARAMS))
+
+
+def find_run(
+    api: DbtCloudApi,
+    run_id: int | str,
+    pause_seconds: float = NOT_FOUND_PAUSE_SECONDS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> JsonDict:
+    """One run, asked for again after a 404 (a run just triggered may not be listed yet), like
+    `wait_for_run`'s first polls; a run still missing after that is "run N not found in account A"."""
+    attempt = 0
+    while True:
+        try:
+            return get_run(api, run_id)
+        except ApiError as exc:
+            if exc.status_code != 404 or attempt >= NOT_FOUND_RETRIES:
+                raise not_found(api, exc, f"run {run_id}") from None
+        attempt += 1
+        sleep(pause_seconds)
 
 
 def wait_for_run(
@@ -200,14 +253,14 @@ def wait_for_run(
     """
     deadline = None if timeout_seconds is None else clock() + timeout_seconds
     last: JsonDict | None = None
-    not_found = 0
+    missing = 0
     while True:
         try:
             run = get_run(api, run_id)
         except ApiError as exc:
-            if exc.status_code != 404 or last is not None or not_found >= NOT_FOUND_RETRIES:
-                raise
-            not_found += 1  # not listed yet right after triggering: poll again
+            if exc.status_code != 404 or last is not None or missing >= NOT_FOUND_RETRIES:
+                raise not_found(api, exc, f"run {run_id}") from None
+            missing += 1  # not listed yet right after triggering: poll again
         else:
             last = run
             if on_poll is not None:
@@ -256,8 +309,26 @@ def retry_run(api: DbtCloudApi, run_id: int | str) -> JsonDict:
 
 
 def cancel_run(api: DbtCloudApi, run_id: int | str) -> JsonDict:
-    """Ask dbt Cloud to cancel the run; returns the run as the API answers (often Cancelled already)."""
-    return api.post(f"runs/{run_id}/cancel/")
+    """Ask dbt Cloud to cancel the run; returns the run as the API answers (often Cancelled already).
+
+    dbt Cloud answers a finished run unchanged, so the caller cannot tell from the answer alone
+    whether anything was cancelled: `cancel_open_run` checks first."""
+    try:
+        return api.post(f"runs/{run_id}/cancel/")
+    except ApiError as exc:
+        raise not_found(api, exc, f"run {run_id}") from None
+
+
+def cancel_open_run(api: DbtCloudApi, run_id: int | str) -> JsonDict:
+    """Cancel a run that is still open; one that already finished raises `RunAlreadyFinished`."""
+    run = find_run(api, run_id)
+    if run.get("status") in FINAL_STATUSES:
+        raise RunAlreadyFinished(
+            f"{run_label(run)} already finished ({status_name(run)}): nothing to cancel: "
+            f"{run_url(run, api.base_url) or 'see dbt Cloud'}",
+            run,
+        )
+    return cancel_run(api, run_id)
 
 
 def list_runs(

@@ -54,6 +54,8 @@ class LoadSummary:
 
     runs_new: int = 0
     runs_updated: int = 0
+    """Stored runs this load wrote again: runs in the lookback window whose `updated_at` or status
+    changed, and open runs re-read by id (written even when still unchanged)."""
     runs_total: int = 0
     open_runs_refreshed: int = 0
     open_runs_now_final: int = 0
@@ -63,6 +65,8 @@ class LoadSummary:
     environments: int = 0
     run_pages: int = 0
     elapsed_seconds: float = 0.0
+    process_seconds: float | None = None
+    """The whole process's wall time, start-up included (set by the CLI): what a scheduler sees."""
     location: str = ""
     views: ViewResult = field(default_factory=lambda: ViewResult([], {}))
     extra: dict[str, Any] = field(default_factory=dict)
@@ -70,7 +74,8 @@ class LoadSummary:
     def lines(self) -> list[str]:
         """Human summary, a few lines."""
         out = [
-            f"Runs: {self.runs_new} new, {self.runs_updated} updated ({self.runs_total} stored; "
+            f"Runs: {self.runs_new} new, {self.runs_updated} stored runs rewritten (changed, or open and "
+            f"re-read) ({self.runs_total} stored; "
             f"{self.run_pages} page(s) of runs read)",
             f"Open runs re-read: {self.open_runs_refreshed} ({self.open_runs_now_final} now final; "
             f"{self.open_runs_still_open} runs open after this load)",
@@ -88,7 +93,13 @@ class LoadSummary:
                 else ""
             )
         )
-        out.append(f"Elapsed: {self.elapsed_seconds:.1f} s")
+        if self.process_seconds is None:
+            out.append(f"Elapsed: {self.elapsed_seconds:.1f} s")
+        else:
+            out.append(
+                f"Elapsed: {self.process_seconds:.1f} s (whole process; the load itself "
+                f"{self.elapsed_seconds:.1f} s)"
+            )
         out.append(f"Data: {self.location}")
         return out
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 def test_first_load_then_time_moves(sim: DbtCloudSimulator, workdir: Path) -> None:
     first = run_pipeline(sim, workdir)
     assert first.returncode == 0, first.stderr
-    assert "Runs: 1500 new, 0 updated (1500 stored" in first.stdout
+    assert "Runs: 1500 new, 0 stored runs rewritten" in first.stdout
     assert stored_runs(workdir) == api_runs(sim)
     open_before = set(sim.open_run_ids())
     assert open_before, "the synthetic account has open runs near now"

@@ -151,6 +151,7 @@ def test_status_and_cancel(cli_mock: requests_mock.Mocker, capsys: pytest.Captur
     cli_mock.get(
         ROOT + "runs/601/", json=envelope(finished(601, 20, status_message="Database Error in orders"))
     )
+    cli_mock.get(ROOT + "runs/602/", json=envelope(make_run(602, 3)))
     cli_mock.post(ROOT + "runs/602/cancel/", json=envelope(make_run(602, 30)))
 
     code, out, err = run_cli(capsys, "status", "601")

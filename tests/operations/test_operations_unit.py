@@ -171,20 +171,23 @@ def test_wait_retries_a_404_right_after_triggering_then_polls_to_success(
 def test_wait_gives_up_on_a_run_that_never_appears(
     api: DbtCloudApi, mock: requests_mock.Mocker, fake_clock: FakeClock
 ) -> None:
-    mock.get(ROOT + "runs/601/", **not_found())
+    runs = mock.get(ROOT + "runs/601/", **not_found())
+    mock.get(ROOT, json={"status": {"code": 200}, "data": {"id": 4242}})  # the account answers
     with pytest.raises(ApiError) as info:
         ops.wait_for_run(api, 601, poll_seconds=1, clock=fake_clock.clock, sleep=fake_clock.sleep)
     assert info.value.status_code == 404
-    assert mock.call_count == ops.NOT_FOUND_RETRIES + 1
+    assert str(info.value).startswith("run 601 not found in account 4242")
+    assert runs.call_count == ops.NOT_FOUND_RETRIES + 1
 
 
 def test_wait_does_not_retry_a_404_once_the_run_was_seen(
     api: DbtCloudApi, mock: requests_mock.Mocker, fake_clock: FakeClock
 ) -> None:
-    mock.get(ROOT + "runs/602/", [run_response(make_run(602, 3)), not_found()])
+    runs = mock.get(ROOT + "runs/602/", [run_response(make_run(602, 3)), not_found()])
+    mock.get(ROOT, json={"status": {"code": 200}, "data": {"id": 4242}})
     with pytest.raises(ApiError):
         ops.wait_for_run(api, 602, poll_seconds=1, clock=fake_clock.clock, sleep=fake_clock.sleep)
-    assert mock.call_count == 2
+    assert runs.call_count == 2
 
 
 def test_queued_for_long_is_not_a_failure(
