@@ -40,6 +40,8 @@ def check_destination_merges(name: str | None) -> None:
         destination = Destination.from_reference(chosen)
     except (UnknownDestinationModule, ImportError):
         return
+    if destination is None:
+        return
     strategies = destination.capabilities().supported_merge_strategies or []
     if MERGE_STRATEGY in strategies:
         return
