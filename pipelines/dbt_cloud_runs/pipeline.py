@@ -547,10 +547,11 @@ def destination_setup_error(exc: BaseException, pipeline_or_name: Any) -> DbtClo
                 "(duckdb, postgres, bigquery, snowflake, motherduck, filesystem, ...)."
             )
         if isinstance(cause, ConfigFieldMissingException):
+            field = cause.fields[0] if cause.fields else "credentials"  # name the setting that is missing
             return ConfigError(
                 f"The {name} destination is missing settings ({cause.spec_name}: {', '.join(cause.fields)}): "
-                f"give them the dlt way, e.g. DESTINATION__{str(name).upper()}__CREDENTIALS or "
-                f"[destination.{name}.credentials] in .dlt/secrets.toml."
+                f"give them the dlt way, e.g. DESTINATION__{str(name).upper()}__{field.upper()} or "
+                f"{field} under [destination.{name}] in .dlt/secrets.toml."
             )
         if isinstance(cause, MissingDependencyException):
             return ConfigError(

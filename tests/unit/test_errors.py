@@ -241,3 +241,19 @@ def test_destination_file_that_cannot_be_opened(fake, monkeypatch, capsys, workd
     code, _, err = run_cli(capsys)
     assert code == EXIT_DESTINATION
     assert "Cannot open the destination" in one_error_line(err)
+
+
+def test_missing_destination_setting_is_named() -> None:
+    """The hint names the setting that is missing, not always `credentials`."""
+    from types import SimpleNamespace
+
+    from dbt_cloud_runs.pipeline import destination_setup_error
+    from dlt.common.configuration.exceptions import ConfigFieldMissingException
+
+    config = SimpleNamespace(__resolved_fields_set__=[])
+    missing = ConfigFieldMissingException(config, {"bucket_url": []})
+    error = destination_setup_error(missing, "athena")
+    assert error is not None and error.exit_code == 2
+    assert "DESTINATION__ATHENA__BUCKET_URL" in str(error) and "bucket_url under [destination.athena]" in str(
+        error
+    )
