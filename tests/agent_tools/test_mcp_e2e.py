@@ -420,7 +420,7 @@ def test_write_tools_trigger_cancel_retry(sim: DbtCloudSimulator, tmp_path: Path
             assert (await wait_final(server, retried["run"]["id"]))["status_name"] == "Success"
             refused = await server.error("retry_run", {"run_id": retried["run"]["id"]})
             assert "RETRY_NOT_FAILED_RUN" in refused
-            assert "404" in await server.error("trigger_job_run", {"job_id": 1})
+            assert "job 1 not found in account" in await server.error("trigger_job_run", {"job_id": 1})
 
     run(scenario)
 
