@@ -23,10 +23,10 @@ import pyarrow as pa
 from dlt.sources import DltResource
 
 from .api import DbtCloudApi
+from .artifact_ledger import ARTIFACT_MAX_ATTEMPTS, ARTIFACT_RUN_COLUMNS
 from .contract import RUN_ARTIFACTS_SCHEMA
 from .errors import ApiError
 from .run_results import (
-    ARTIFACT_MAX_ATTEMPTS,
     RUN_ARTIFACTS_HINTS,
     RUN_RESULTS_HINTS,
     RUN_RESULTS_PRIMARY_KEY,
@@ -123,7 +123,7 @@ def run_results_resource(
 
     @dlt.transformer(data_from=parent, name=name, write_disposition="merge")
     def run_results(runs: pa.Table) -> Iterator[Any]:
-        wanted = [run for run in runs.select(_ARTIFACT_RUN_COLUMNS).to_pylist() if _wants_artifact(run, plan)]
+        wanted = [run for run in runs.select(ARTIFACT_RUN_COLUMNS).to_pylist() if _wants_artifact(run, plan)]
         yield from _fetch_and_record(api, [run for run in wanted if plan.claim(run["id"])], plan, as_of)
 
     return run_results
@@ -242,17 +242,6 @@ def _results_table(run: dict[str, Any], documents: list[Any]) -> pa.Table:
     return table.take(sorted(last_row.values()))
 
 
-_ARTIFACT_RUN_COLUMNS = [
-    "id",
-    "job_definition_id",
-    "environment_id",
-    "project_id",
-    "status",
-    "artifacts_saved",
-    "finished_at",
-]
-
-
 def _wants_artifact(run: dict[str, Any], plan: ArtifactsPlan) -> bool:
     return (
         run["status"] in FINAL_STATUSES
@@ -261,7 +250,3 @@ def _wants_artifact(run: dict[str, Any], plan: ArtifactsPlan) -> bool:
         and run["finished_at"] >= plan.finished_after
         and run["id"] not in plan.already_fetched
     )
-
-
-BACKLOG_COLUMNS = _ARTIFACT_RUN_COLUMNS
-"""The run columns the backlog query reads, in this order."""

@@ -29,7 +29,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from . import load_checks
 from .api import DbtCloudApi
-from .artifacts import BACKLOG_COLUMNS, ArtifactsPlan
+from .artifact_ledger import ledger_from_rows, ledger_queries
 from .change_detection import (
     Head,
     StoredHead,
@@ -42,9 +42,7 @@ from .credentials import DbtCloudCredentials, LoadSettings
 from .errors import ApiError, ConfigError, DbtCloudError, DestinationError, ViewsError
 from .load_lock import load_lock
 from .recovery import Recovery, finish_interrupted_load
-from .run_results import ARTIFACT_MAX_ATTEMPTS, ARTIFACT_RETRY_OUTCOMES
-from .settings import DATASET_NAME, FINAL_STATUSES, OPEN_STATUSES, PIPELINE_NAME, READER_LOCK_WAIT_SECONDS
-from .source import ExtractStats, dbt_cloud_source
+from .settings import DATASET_NAME, OPEN_STATUSES, PIPELINE_NAME, READER_LOCK_WAIT_SECONDS
 from .views import ViewResult, apply_views, drop_views
 
 
@@ -219,38 +217,21 @@ class StoredState:
 def read_stored_state(pipeline: dlt.Pipeline, settings: LoadSettings, as_of: datetime) -> StoredState:
     """Everything the load needs from the destination, over one connection."""
     dataset = pipeline.dataset_name
-    retry = ", ".join(f"'{outcome}'" for outcome in ARTIFACT_RETRY_OUTCOMES)
-    window_start = (as_of - timedelta(days=settings.artifacts_days)).isoformat()
-    backlog_sql = (
-        f"SELECT {', '.join('r.' + c for c in BACKLOG_COLUMNS)} FROM {dataset}.runs AS r "
-        f"LEFT JOIN {dataset}.run_artifacts AS a ON a.run_id = r.id "
-        f"WHERE r.artifacts_saved AND r.finished_at >= '{window_start}' "
-        f"AND r.status IN ({', '.join(str(code) for code in sorted(FINAL_STATUSES))}) "
-        f"AND (a.run_id IS NULL OR (a.outcome IN ({retry}) "
-        f"AND coalesce(a.attempts, 1) < {ARTIFACT_MAX_ATTEMPTS}))"
-    )
-    open_rows, count_rows, artifact_rows, backlog_rows, *head_rows = query(
+    window_start = as_of - timedelta(days=settings.artifacts_days) if settings.artifacts else None
+    open_rows, count_rows, outcome_rows, backlog_rows, *head_rows = query(
         pipeline,
         _open_runs_sql(dataset),
         f"SELECT count(*) FROM {dataset}.runs",
-        f"SELECT run_id, outcome, attempts FROM {dataset}.run_artifacts",
-        backlog_sql if settings.artifacts else "SELECT 1 WHERE 1 = 0",
+        *ledger_queries(dataset, window_start),
         *stored_head_queries(dataset, settings.lookback_hours),
     )
-    settled: set[int] = set()
-    attempts: dict[int, int] = {}
-    for run_id, outcome, tried in artifact_rows:
-        tried = int(tried or 1)
-        if outcome in ARTIFACT_RETRY_OUTCOMES and tried < ARTIFACT_MAX_ATTEMPTS:
-            attempts[int(run_id)] = tried
-        else:
-            settled.add(int(run_id))
+    ledger = ledger_from_rows(outcome_rows, backlog_rows)
     return StoredState(
         open_run_ids=[int(row[0]) for row in open_rows],
         run_count=int(count_rows[0][0]) if count_rows else 0,
-        fetched_artifacts=settled,
-        artifact_attempts=attempts,
-        artifacts_backlog=[dict(zip(BACKLOG_COLUMNS, row, strict=True)) for row in backlog_rows],
+        fetched_artifacts=ledger.settled,
+        artifact_attempts=ledger.attempts,
+        artifacts_backlog=ledger.backlog,
         head=stored_head_from_rows(head_rows),
     )
 
@@ -322,6 +303,10 @@ def _extract_and_load(
     as_of: datetime,
 ) -> LoadSummary:
     """Something changed (or this is a first load): a dlt extract/normalize/load cycle."""
+    # imported here: they bring Arrow (~0.1 s), which a load that finds nothing new never needs
+    from .artifacts import ArtifactsPlan
+    from .source import ExtractStats, dbt_cloud_source
+
     artifacts = None
     if settings.artifacts:
         artifacts = ArtifactsPlan(

@@ -28,6 +28,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from .artifact_ledger import ARTIFACT_OUTCOMES
 from .contract import RUN_ARTIFACTS_SCHEMA, TIMESTAMP, column_hints
 from .converters import parse_timestamp, to_int
 
@@ -98,12 +99,6 @@ _TIMING_COLUMNS = {
     ("execute", "started_at"): "execute_started_at",
     ("execute", "completed_at"): "execute_completed_at",
 }
-
-ARTIFACT_OUTCOMES = ("loaded", "none", "unreadable", "failed")
-"""loaded/none are final; unreadable (a body that is not a run_results document) and failed (the
-request kept failing) are tried again by later loads, up to `ARTIFACT_MAX_ATTEMPTS` in all."""
-ARTIFACT_RETRY_OUTCOMES = ("unreadable", "failed")
-ARTIFACT_MAX_ATTEMPTS = 3
 
 RUN_ARTIFACTS_HINTS = column_hints(RUN_ARTIFACTS_SCHEMA)
 """dlt column hints for `run_artifacts` (primary key `run_id`)."""
