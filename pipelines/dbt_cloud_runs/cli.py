@@ -198,7 +198,7 @@ def run_load_command(args: argparse.Namespace) -> int:
         confirm_full_refresh(pipeline, assume_yes=args.yes)
     summary = run_load(pipeline, credentials, settings, since=args.since, full_refresh=args.full_refresh)
     if settings.publish_path:
-        summary.extra["Reader copy"] = publish(pipeline, settings.publish_path).describe()
+        summary.reader_copy = publish(pipeline, settings.publish_path).describe()
     prune_loaded_packages(pipeline)
     if args.quiet:
         return EXIT_OK

@@ -78,7 +78,7 @@ def run_demo(args: argparse.Namespace) -> int:
         # every demo starts from scratch: the simulated account is generated anew around "now"
         summary = run_load(pipeline, credentials, LoadSettings(), full_refresh=True)
     if getattr(args, "publish", None):
-        summary.extra["Reader copy"] = publish(pipeline, args.publish).describe()
+        summary.reader_copy = publish(pipeline, args.publish).describe()
     print(f"Loaded the simulated account {credentials.account_id} from {credentials.base_url}")
     for line in summary.lines():
         print(f"  {line}")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
@@ -45,6 +45,9 @@ from .recovery import Recovery, finish_interrupted_load
 from .settings import DATASET_NAME, OPEN_STATUSES, PIPELINE_NAME, READER_LOCK_WAIT_SECONDS
 from .views import ViewResult, apply_views, drop_views
 
+if TYPE_CHECKING:
+    from .artifacts import ArtifactsPlan  # imported by the extract path only: it brings Arrow
+
 
 @dataclass
 class LoadSummary:
@@ -67,7 +70,35 @@ class LoadSummary:
     """The whole process's wall time, start-up included (set by the CLI): what a scheduler sees."""
     location: str = ""
     views: ViewResult = field(default_factory=lambda: ViewResult([], {}))
-    extra: dict[str, Any] = field(default_factory=dict)
+    nothing_changed: bool = False
+    """the account's head matched the store: the check was recorded, no dlt load ran"""
+    artifacts: ArtifactsPlan | None = None
+    """what the artifacts step did (None: artifacts off, or nothing changed)"""
+    earlier_load: str | None = None
+    """what became of a load package an interrupted load left behind"""
+    backup: Path | None = None
+    """where `--full-refresh` copied the old DuckDB file"""
+    reader_copy: str | None = None
+    """the reader copy this load published (`--publish` / `publish_path`)"""
+
+    def notes(self) -> list[tuple[str, str]]:
+        """The optional summary lines, `(label, text)`, for what this load did besides runs and listings."""
+        out: list[tuple[str, str]] = []
+        if self.nothing_changed:
+            out.append(
+                ("Nothing changed since the last load", "recorded the check (as_of), no rows rewritten")
+            )
+        elif self.artifacts is not None:
+            out.append(("Artifacts (run_results.json)", self.artifacts.summary()))
+        else:
+            out.append(("Artifacts (run_results.json)", "off"))
+        if self.earlier_load:
+            out.append(("Earlier load", self.earlier_load))
+        if self.backup is not None:
+            out.append(("Before the full refresh", f"the old store was copied to {self.backup}"))
+        if self.reader_copy:
+            out.append(("Reader copy", self.reader_copy))
+        return out
 
     def lines(self) -> list[str]:
         """Human summary, a few lines."""
@@ -80,8 +111,7 @@ class LoadSummary:
             f"Jobs: {self.jobs}, projects: {self.projects}, environments: {self.environments} "
             "(in the API listings)",
         ]
-        for key, value in self.extra.items():
-            out.append(f"{key}: {value}")
+        out += [f"{label}: {text}" for label, text in self.notes()]
         out.append(
             f"Views: {len(self.views.created)} created"
             + (
@@ -277,10 +307,8 @@ def run_load(
 
 
 def _finish(summary: LoadSummary, recovery: Recovery, backup: Path | None, started: float) -> LoadSummary:
-    if recovery.line():
-        summary.extra["Earlier load"] = recovery.line()
-    if backup is not None:
-        summary.extra["Before the full refresh"] = f"the old store was copied to {backup}"
+    summary.earlier_load = recovery.line()
+    summary.backup = backup
     summary.elapsed_seconds = time.monotonic() - started
     if summary.views.failed:
         names = ", ".join(sorted(summary.views.failed))
@@ -358,7 +386,7 @@ def _extract_and_load(
         run_pages=stats.run_pages,
         location=data_location(pipeline),
     )
-    summary.extra["Artifacts (run_results.json)"] = artifacts.summary() if artifacts is not None else "off"
+    summary.artifacts = artifacts
 
     dataset = pipeline.dataset_name
     load_ids = ", ".join(f"'{load_id}'" for load_id in info.loads_ids) or "''"
@@ -482,7 +510,7 @@ def _unchanged_summary(
         run_pages=1,
         location=data_location(pipeline),
     )
-    summary.extra["Nothing changed since the last load"] = "recorded the check (as_of), no rows rewritten"
+    summary.nothing_changed = True
 
     def record_and_create_views(client: Any, dataset: str) -> ViewResult:
         load_checks.record(client, dataset, as_of)
