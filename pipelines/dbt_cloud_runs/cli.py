@@ -168,8 +168,9 @@ def run_load_command(args: argparse.Namespace) -> int:
 
         return run_demo(args)
     from .credentials import resolve_credentials, resolve_load_settings
+    from .destination import make_pipeline
     from .destination_fit import check_destination_merges, note_destination_switches
-    from .pipeline import make_pipeline, run_load
+    from .pipeline import run_load
     from .publish import check_publishable, publish
 
     if args.since is not None and args.since > datetime.now(UTC):
@@ -213,7 +214,7 @@ def run_load_command(args: argparse.Namespace) -> int:
 
 def confirm_full_refresh(pipeline: object, assume_yes: bool) -> None:
     """`--full-refresh` drops the stored history: ask on a terminal, else require `--yes`."""
-    from .pipeline import query
+    from .destination import query
 
     dataset = pipeline.dataset_name  # type: ignore[attr-defined]
     (rows,) = query(pipeline, f"SELECT count(*) FROM {dataset}.runs")  # type: ignore[arg-type]

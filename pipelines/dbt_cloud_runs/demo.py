@@ -16,8 +16,9 @@ from pathlib import Path
 import dlt
 
 from .credentials import DbtCloudCredentials, LoadSettings
+from .destination import make_pipeline
 from .errors import EXIT_OK
-from .pipeline import make_pipeline, run_load
+from .pipeline import run_load
 from .publish import publish
 from .settings import DEMO_DUCKDB_FILE
 from .text_table import format_table

@@ -199,7 +199,7 @@ def test_first_load_failing_half_way_leaves_no_cursor(fake: FakeDbtCloud, workdi
 
 def test_locked_duckdb_file(fake: FakeDbtCloud, workdir: Path, capsys, monkeypatch) -> None:
     # a reader that never lets go: the load waits it out briefly, then says so
-    monkeypatch.setattr("dbt_cloud_runs.pipeline.READER_LOCK_WAIT_SECONDS", 0.5)
+    monkeypatch.setattr("dbt_cloud_runs.destination.READER_LOCK_WAIT_SECONDS", 0.5)
     assert run_cli(capsys)[0] == 0
     holder = subprocess.Popen(
         [
@@ -247,7 +247,7 @@ def test_missing_destination_setting_is_named() -> None:
     """The hint names the setting that is missing, not always `credentials`."""
     from types import SimpleNamespace
 
-    from dbt_cloud_runs.pipeline import destination_setup_error
+    from dbt_cloud_runs.destination import destination_setup_error
     from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
     config = SimpleNamespace(__resolved_fields_set__=[])

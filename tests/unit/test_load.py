@@ -12,7 +12,8 @@ import duckdb
 import pytest
 import requests_mock
 from dbt_cloud_runs.credentials import DbtCloudCredentials, LoadSettings
-from dbt_cloud_runs.pipeline import LoadSummary, make_pipeline, run_load
+from dbt_cloud_runs.destination import make_pipeline
+from dbt_cloud_runs.pipeline import LoadSummary, run_load
 from fake_api import ACCOUNT_ID, BASE_URL, T0, TOKEN, FakeDbtCloud, fmt, make_run
 
 AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
