@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from .account import ERROR, Account, Run
+from .model import ERROR, Account, Run
 from .serialize import run_steps_of
 
 RUN_RESULTS_SCHEMA = "https://schemas.getdbt.com/dbt/run-results/v6.json"

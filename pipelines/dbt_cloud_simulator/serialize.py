@@ -10,7 +10,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from .account import (
+from .model import (
     CANCELLED,
     ERROR,
     FINAL_STATUSES,
@@ -21,8 +21,8 @@ from .account import (
     Account,
     Run,
     fmt_ts,
-    retry_refusal,
 )
+from .retries import retry_refusal
 
 STATUS_HUMANIZED = {
     QUEUED: "Queued",

@@ -17,8 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import parse_qs, urlsplit
 
-from .account import FINAL_STATUSES, Run, retry_refusal
 from .artifacts import artifact, artifact_names
+from .model import FINAL_STATUSES, Run
+from .retries import retry_refusal
 from .serialize import status_at
 
 if TYPE_CHECKING:

@@ -15,16 +15,10 @@ from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from .account import (
-    CANCELLED,
-    FINAL_STATUSES,
-    Account,
-    Run,
-    add_run,
-    generate_account,
-    schedule_new_runs,
-)
+from .account import generate_account
+from .model import CANCELLED, FINAL_STATUSES, Account, Run
 from .serialize import run_dict, status_at
+from .timeline import add_run, schedule_new_runs
 
 FAULT_KINDS = ("429", "500", "502", "503", "drop", "html", "truncated")
 
