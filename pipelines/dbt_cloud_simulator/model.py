@@ -207,3 +207,11 @@ def fmt_ts(dt: datetime | None) -> str | None: ...
 def fmt_ts(dt: datetime | None) -> str | None:
     """`2026-11-20 08:15:49.123456+00:00`, or without the fraction when microseconds are 0."""
     return None if dt is None else dt.isoformat(" ")
+
+
+def iso(dt: datetime) -> str:
+    """dbt writes artifact timestamps as `2024-12-16T07:45:32.505887Z` (always with the fraction).
+
+    `dt` is UTC, as every simulator time is; isoformat is about 3x faster than strftime here, which
+    matters when a document has a few hundred timestamps."""
+    return dt.isoformat(timespec="microseconds")[:26] + "Z"

@@ -23,6 +23,7 @@ from .model import (
     fmt_ts,
 )
 from .retries import retry_refusal
+from .steps import run_steps_of, step_windows
 
 STATUS_HUMANIZED = {
     QUEUED: "Queued",
@@ -104,18 +105,6 @@ def trigger_dict(run: Run) -> dict[str, Any]:
     }
 
 
-def run_steps_of(account: Account, run: Run) -> list[str]:
-    """Step names in order: dbt Cloud's own preparation steps, then the job's commands, then docs."""
-    job = account.jobs[run.job_id].data
-    commands = (run.overrides or {}).get("steps_override") or job["execute_steps"]
-    docs = (run.overrides or {}).get("generate_docs_override")
-    names = ["Clone git repository", "Create profile from connection", "Invoke dbt deps"]
-    names += [f"Invoke {command}" for command in commands]
-    if job["generate_docs"] if docs is None else docs:
-        names.append("Invoke dbt docs generate")
-    return names
-
-
 def _step_logs(rng: random.Random, name: str, status: int, lines: int) -> str:
     """Synthetic console output; long on purpose (real logs hold up to 1,000 lines)."""
     out = [
@@ -127,49 +116,65 @@ def _step_logs(rng: random.Random, name: str, status: int, lines: int) -> str:
     return "\n".join(out)
 
 
+def _step_status(index: int, count: int, status: int) -> int:
+    """Steps before the last are done; the last is running until the run is final, then ends as it."""
+    if index < count:
+        return SUCCESS
+    if status in FINAL_STATUSES:
+        return status if status in (ERROR, CANCELLED) else SUCCESS
+    return RUNNING
+
+
+def _step_dict(
+    account: Account,
+    run: Run,
+    index: int,
+    name: str,
+    window: tuple[datetime, datetime],
+    step_status: int,
+    logs: str,
+    clock: datetime,
+) -> dict[str, Any]:
+    begin, stop = window
+    done = step_status != RUNNING
+    return {
+        "id": run.id * 10 + index,
+        "run_id": run.id,
+        "account_id": account.account_id,
+        "index": index,
+        "status": step_status,
+        "status_humanized": STATUS_HUMANIZED[step_status],
+        "status_color": STATUS_COLORS.get(step_status, "#3f51b5"),
+        "name": name,
+        "logs": logs,
+        "debug_logs": "",
+        "log_location": "db",
+        "log_path": None,
+        "debug_log_path": None,
+        "log_archive_type": "db_flushed",
+        "truncated_debug_logs": "",
+        "created_at": fmt_ts(begin),
+        "updated_at": fmt_ts(stop if done else clock),
+        "started_at": fmt_ts(begin),
+        "finished_at": fmt_ts(stop) if done else None,
+        "duration": hms(seconds_of(stop - begin)),
+        "duration_humanized": humanize(seconds_of(stop - begin)),
+    }
+
+
 def run_steps_dict(account: Account, run: Run, clock: datetime, status: int) -> list[dict[str, Any]]:
-    """Steps split the run's time evenly; only steps the clock has reached are shown as done."""
-    names = run_steps_of(account, run)
+    """The steps fill the run's time so far by weight (steps.py, the same windows the artifacts use);
+    while the run is open its last step is the one running."""
     if run.started is None or run.started > clock:
         return []
-    end = run.finished if run.finished is not None and run.finished <= clock else clock
-    share = (end - run.started) / len(names)
+    end = run.finished if run.finished <= clock else clock
+    names = run_steps_of(account, run)
     rng = random.Random(run.id)
     steps = []
-    for index, name in enumerate(names, start=1):
-        begin = run.started + share * (index - 1)
-        stop = begin + share
-        done = stop <= end and (status in FINAL_STATUSES or index < len(names))
-        step_status = SUCCESS if done else RUNNING
-        if done and index == len(names) and status in (ERROR, CANCELLED):
-            step_status = status
-        steps.append(
-            {
-                "id": run.id * 10 + index,
-                "run_id": run.id,
-                "account_id": account.account_id,
-                "index": index,
-                "status": step_status,
-                "status_humanized": STATUS_HUMANIZED[step_status],
-                "status_color": STATUS_COLORS.get(step_status, "#3f51b5"),
-                "name": name,
-                "logs": _step_logs(rng, name, step_status, 40 if "dbt" in name else 3),
-                "debug_logs": "",
-                "log_location": "db",
-                "log_path": None,
-                "debug_log_path": None,
-                "log_archive_type": "db_flushed",
-                "truncated_debug_logs": "",
-                "created_at": fmt_ts(begin),
-                "updated_at": fmt_ts(stop if done else clock),
-                "started_at": fmt_ts(begin),
-                "finished_at": fmt_ts(stop) if done else None,
-                "duration": hms(seconds_of(stop - begin)),
-                "duration_humanized": humanize(seconds_of(stop - begin)),
-            }
-        )
-        if not done:
-            break
+    for index, (name, window) in enumerate(zip(names, step_windows(names, run.started, end), strict=True), 1):
+        step_status = _step_status(index, len(names), status)
+        logs = _step_logs(rng, name, step_status, 40 if "dbt" in name else 3)
+        steps.append(_step_dict(account, run, index, name, window, step_status, logs, clock))
     return steps
 
 
