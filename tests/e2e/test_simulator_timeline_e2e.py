@@ -67,4 +67,5 @@ def test_demo_model_timings_lie_inside_their_runs(tmp_path: Path) -> None:
     assert len(rows) >= 100, f"only {len(rows)} demo runs have run_results"
     disagreeing = [row for row in rows if row[-1]]
     examples = "\n".join(str(row[:-1]) for row in disagreeing[:5])
-    assert not disagreeing, f"{len(disagreeing)} of {len(rows)} runs disagree with their timeline:\n{examples}"
+    count = f"{len(disagreeing)} of {len(rows)}"
+    assert not disagreeing, f"{count} runs disagree with their timeline:\n{examples}"
