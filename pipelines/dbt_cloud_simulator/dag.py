@@ -35,7 +35,8 @@ Node = tuple[str, str, list[str]]
 
 
 def _models(rng: random.Random) -> list[Node]:
-    """Seeds, then staging, intermediate and mart models, each layer built on the one before.
+    """Seeds, then staging, intermediate and mart models, each layer built on the one before, and
+    snapshots of two staging models.
 
     Each layer's parents are drawn right after its names (the draw order fixes every project's DAG).
     """
@@ -43,12 +44,18 @@ def _models(rng: random.Random) -> list[Node]:
     nodes: list[Node] = [("seed", name, []) for name in seeds]
     staging = [f"stg_{stem}" for stem in rng.sample(MODEL_STEMS, 10)]
     nodes += [("model", name, [rng.choice(seeds)]) for name in staging]
+    nodes += _upper_models(rng, staging)
+    nodes += [("snapshot", f"{name[4:]}_snapshot", [name]) for name in staging[:2]]
+    return nodes
+
+
+def _upper_models(rng: random.Random, staging: list[str]) -> list[Node]:
+    """Intermediate models on staging ones, marts on intermediate ones; one slow model in each layer."""
     intermediate = [f"int_{stem}_joined" for stem in rng.sample(MODEL_STEMS, 6)] + [SLOW_MODELS[1]]
-    nodes += [("model", name, rng.sample(staging, 2)) for name in intermediate]
+    nodes: list[Node] = [("model", name, rng.sample(staging, 2)) for name in intermediate]
     marts = [f"fct_{stem}" for stem in rng.sample(MODEL_STEMS, 6)]
     marts += [f"dim_{stem}" for stem in rng.sample(MODEL_STEMS, 4)] + [SLOW_MODELS[0]]
     nodes += [("model", name, rng.sample(intermediate, 2)) for name in marts]
-    nodes += [("snapshot", f"{name[4:]}_snapshot", [name]) for name in staging[:2]]
     return nodes
 
 

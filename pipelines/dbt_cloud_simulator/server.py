@@ -19,7 +19,7 @@ from .params import ApiError, envelope
 from .routes import Api
 
 if TYPE_CHECKING:
-    from .simulator import DbtCloudSimulator
+    from .simulator import DbtCloudSimulator, Fault
 
 ACCOUNT_PATH = re.compile(r"^/api/v([23])/accounts/([^/]+)(?:/(.*))?$")
 BAD_BODIES: dict[str, tuple[str, bytes]] = {
@@ -63,49 +63,55 @@ class Handler(BaseHTTPRequestHandler):
         if sim.latency_ms:
             time.sleep(sim.latency_ms / 1000)
         fault = sim.take_fault(url.path)
-        if fault is not None and fault.kind == "drop":
-            sim.record(method, url.path, query, None)
+        if fault is not None:
+            self._fail(method, url.path, query, fault)
+        elif sim.cooling_down():
+            self._send(method, url.path, query, 429, envelope(429, None, "Too many requests."))
+        else:
+            code, payload = self._answer(method, url.path, query, body)
+            self._send(method, url.path, query, code, payload)
+
+    def _fail(self, method: str, path: str, query: dict[str, list[str]], fault: Fault) -> None:
+        """Answer with an injected fault: a dropped connection, a body that is not the envelope, or an
+        error status (429 with `Retry-After` when the fault has one)."""
+        if fault.kind == "drop":
+            self.server.sim.record(method, path, query, None)
             self._drop()
             return
-        if fault is None and sim.cooling_down():
-            self._send(method, url.path, query, 429, envelope(429, None, "Too many requests."))
+        if fault.kind in BAD_BODIES:
+            self._send_raw(method, path, query, 200, *BAD_BODIES[fault.kind])
             return
-        if fault is not None and fault.kind in BAD_BODIES:
-            self._send_raw(method, url.path, query, 200, *BAD_BODIES[fault.kind])
-            return
-        if fault is not None:
-            code = int(fault.kind)
-            headers = (
-                {"Retry-After": str(fault.retry_after)}
-                if fault.kind == "429" and fault.retry_after is not None
-                else {}
-            )
-            message = "Too many requests." if code == 429 else "Internal server error."
-            self._send(method, url.path, query, code, envelope(code, None, message), headers)
-            return
-        code, payload = self._answer(method, url.path, query, body)
-        self._send(method, url.path, query, code, payload)
+        code = int(fault.kind)
+        headers = (
+            {"Retry-After": str(fault.retry_after)} if code == 429 and fault.retry_after is not None else {}
+        )
+        message = "Too many requests." if code == 429 else "Internal server error."
+        self._send(method, path, query, code, envelope(code, None, message), headers)
 
     def _answer(
         self, method: str, path: str, query: dict[str, list[str]], body: bytes
     ) -> tuple[int, dict[str, Any]]:
-        sim = self.server.sim
         try:
-            if sim.revoked or not self._authorized():
-                raise ApiError(401, "Invalid token.")
-            match = ACCOUNT_PATH.match(path)
-            if match is None:
-                raise ApiError(404, "Not found.")
-            if match.group(2) != str(sim.account_id):
-                raise ApiError(403, "You do not have permission to access this account.")
-            parts = [part for part in (match.group(3) or "").split("/") if part]
-            if match.group(1) == "3":
-                return 200, Api(sim).route_v3(method, parts, query)
-            return 200, Api(sim).route(method, parts, query, body)
+            return 200, self._route(method, path, query, body)
         except ApiError as error:
             return error.code, envelope(error.code, None, error.message)
         except Exception as error:  # a simulator bug must still answer like a server would
             return 500, envelope(500, None, "Internal server error.", {"error": repr(error)})
+
+    def _route(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> dict[str, Any]:
+        """Auth, then the account in the path, then the v2 or v3 route."""
+        sim = self.server.sim
+        if sim.revoked or not self._authorized():
+            raise ApiError(401, "Invalid token.")
+        match = ACCOUNT_PATH.match(path)
+        if match is None:
+            raise ApiError(404, "Not found.")
+        if match.group(2) != str(sim.account_id):
+            raise ApiError(403, "You do not have permission to access this account.")
+        parts = [part for part in (match.group(3) or "").split("/") if part]
+        if match.group(1) == "3":
+            return Api(sim).route_v3(method, parts, query)
+        return Api(sim).route(method, parts, query, body)
 
     def _authorized(self) -> bool:
         header = self.headers.get("Authorization") or ""

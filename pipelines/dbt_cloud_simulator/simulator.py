@@ -16,7 +16,7 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 from .account import generate_account
-from .model import CANCELLED, FINAL_STATUSES, Account, Run
+from .model import CANCELLED, FINAL_STATUSES, SUCCESS, Account, Run
 from .serialize import run_dict, status_at
 from .timeline import add_run, schedule_new_runs
 
@@ -42,6 +42,39 @@ class TriggerPlan:
     outcome: int = 10
     status_message: str | None = None
     first_poll_404: bool = False
+
+    def message(self) -> str | None:
+        """The run's status message: the plan's, or what dbt Cloud says for the outcome."""
+        if self.status_message is not None or self.outcome == SUCCESS:
+            return self.status_message
+        return "Cancelled by user" if self.outcome == CANCELLED else "Database Error in model fct_orders"
+
+    def timeline(self, created: datetime) -> dict[str, Any]:
+        """The planned timeline and outcome of a run triggered at `created` (Run's keyword arguments)."""
+        queue = timedelta(seconds=max(self.queue_seconds, 0.001))
+        started = created + queue
+        return {
+            "created": created,
+            "dequeued": created + queue / 2,
+            "started": started,
+            "finished": started + timedelta(seconds=max(self.run_seconds, 0.001)),
+            "outcome": self.outcome,
+            "status_message": self.message(),
+            "artifacts_saved": self.outcome != CANCELLED,
+            "pending_404": self.first_poll_404,
+        }
+
+
+def _checkout(
+    overrides: dict[str, Any], job: dict[str, Any], env: dict[str, Any], default_sha: str
+) -> dict[str, str]:
+    """Branch, commit and dbt version of a triggered run: the trigger's overrides, else the job's and
+    environment's settings."""
+    return {
+        "git_branch": overrides.get("git_branch") or env["custom_branch"] or "main",
+        "git_sha": overrides.get("git_sha") or default_sha,
+        "dbt_version": overrides.get("dbt_version_override") or job["dbt_version"] or env["dbt_version"],
+    }
 
 
 class DbtCloudSimulator:
@@ -201,44 +234,25 @@ class DbtCloudSimulator:
 
     def trigger(self, job_id: int, body: dict[str, Any], retrying: Run | None = None) -> Run:
         """Create a live run for `POST /jobs/{id}/run/` (or a retry of `retrying`), timed by the plan."""
-        plan = self._plan
         with self.lock:
             spec = self.account.jobs[job_id]
             env = self.account.environment(spec.data["environment_id"])
             assert env is not None  # a job's environment exists (environments are never removed)
             created = self.live_clock()
-            queue = timedelta(seconds=max(plan.queue_seconds, 0.001))
-            started = created + queue
             overrides = {key: value for key, value in body.items() if key != "cause" and value is not None}
-            message = plan.status_message
-            if message is None and plan.outcome != 10:
-                message = (
-                    "Cancelled by user" if plan.outcome == CANCELLED else "Database Error in model fct_orders"
-                )
             run = Run(
                 id=self.account.next_run_id,
                 trigger_id=self.account.next_trigger_id,
                 job_id=job_id,
                 project_id=spec.data["project_id"],
                 environment_id=spec.data["environment_id"],
-                created=created,
-                dequeued=created + queue / 2,
-                started=started,
-                finished=started + timedelta(seconds=max(plan.run_seconds, 0.001)),
-                outcome=plan.outcome,
-                status_message=message,
-                artifacts_saved=plan.outcome != CANCELLED,
+                **self._plan.timeline(created),
                 cause=str(body["cause"]),
                 overrides=overrides or None,
-                git_branch=overrides.get("git_branch") or env["custom_branch"] or "main",
-                git_sha=overrides.get("git_sha") or f"{self.account.next_run_id:040x}",
-                dbt_version=overrides.get("dbt_version_override")
-                or spec.data["dbt_version"]
-                or env["dbt_version"],
+                **_checkout(overrides, spec.data, env, f"{self.account.next_run_id:040x}"),
                 live=True,
-                pending_404=plan.first_poll_404,
             )
-            if retrying is not None:
+            if retrying is not None:  # a retry runs what the failed run ran
                 run.retrying_run_id = retrying.id
                 run.overrides = retrying.overrides
                 run.git_sha, run.dbt_version = retrying.git_sha, retrying.dbt_version
