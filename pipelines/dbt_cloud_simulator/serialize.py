@@ -6,11 +6,11 @@ per-request work over the whole account.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from .durations import hms, humanize, seconds_of
 from .model import (
     CANCELLED,
     ERROR,
@@ -18,24 +18,14 @@ from .model import (
     QUEUED,
     RUNNING,
     STARTING,
+    STATUS_HUMANIZED,
     SUCCESS,
     Account,
     Run,
     fmt_ts,
 )
 from .retries import retry_refusal
-from .steps import run_steps_of, step_windows
-
-STATUS_HUMANIZED = {
-    QUEUED: "Queued",
-    STARTING: "Starting",
-    RUNNING: "Running",
-    SUCCESS: "Success",
-    ERROR: "Error",
-    CANCELLED: "Cancelled",
-}
-STATUS_COLORS = {SUCCESS: "#55973a", ERROR: "#d64545", CANCELLED: "#777777"}
-_ZERO = timedelta(0)
+from .steps import run_steps_dict
 
 
 def status_at(run: Run, clock: datetime) -> int:
@@ -53,37 +43,6 @@ def status_at(run: Run, clock: datetime) -> int:
 
 def reached(value: datetime | None, clock: datetime) -> datetime | None:
     return value if value is not None and value <= clock else None
-
-
-def hms(seconds: int) -> str:
-    """Durations are "HH:MM:SS" strings in the API, not numbers."""
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-
-_UNITS = (("day", 86_400), ("hour", 3600), ("minute", 60), ("second", 1))
-
-
-def _count(value: int, unit: str) -> str:
-    return f"{value} {unit}{'' if value == 1 else 's'}"
-
-
-def humanize(seconds: int) -> str:
-    """dbt Cloud style, the two largest units: "2 minutes, 5 seconds", "1 hour, 3 minutes"."""
-    if seconds < 60:
-        return _count(seconds, "second")
-    parts: list[str] = []
-    for unit, size in _UNITS:
-        if seconds >= size or parts:
-            value, seconds = divmod(seconds, size)
-            if value:
-                parts.append(_count(value, unit))
-            if len(parts) == 2 or (parts and not value):
-                break
-    return ", ".join(parts)
-
-
-def seconds_of(delta: timedelta) -> int:
-    return max(0, int(delta.total_seconds()))
 
 
 def trigger_dict(run: Run) -> dict[str, Any]:
@@ -108,79 +67,6 @@ def trigger_dict(run: Run) -> dict[str, Any]:
         "created_at": fmt_ts(run.created),
         "cause_humanized": run.cause,
     }
-
-
-def _step_logs(rng: random.Random, name: str, status: int, lines: int) -> str:
-    """Synthetic console output; long on purpose (real logs hold up to 1,000 lines)."""
-    out = [
-        f"{i:02d}:00:{i % 60:02d}  {name}: {rng.choice(('OK', 'START', 'PASS', 'done'))} node {i}"
-        for i in range(lines)
-    ]
-    if status == ERROR:
-        out.append("Completed with 1 error and 0 warnings")
-    return "\n".join(out)
-
-
-def _step_status(index: int, count: int, status: int) -> int:
-    """Steps before the last are done; the last is running until the run is final, then ends as it."""
-    if index < count:
-        return SUCCESS
-    if status in FINAL_STATUSES:
-        return status if status in (ERROR, CANCELLED) else SUCCESS
-    return RUNNING
-
-
-def _step_dict(
-    account: Account,
-    run: Run,
-    index: int,
-    name: str,
-    window: tuple[datetime, datetime],
-    step_status: int,
-    logs: str,
-    clock: datetime,
-) -> dict[str, Any]:
-    begin, stop = window
-    done = step_status != RUNNING
-    return {
-        "id": run.id * 10 + index,
-        "run_id": run.id,
-        "account_id": account.account_id,
-        "index": index,
-        "status": step_status,
-        "status_humanized": STATUS_HUMANIZED[step_status],
-        "status_color": STATUS_COLORS.get(step_status, "#3f51b5"),
-        "name": name,
-        "logs": logs,
-        "debug_logs": "",
-        "log_location": "db",
-        "log_path": None,
-        "debug_log_path": None,
-        "log_archive_type": "db_flushed",
-        "truncated_debug_logs": "",
-        "created_at": fmt_ts(begin),
-        "updated_at": fmt_ts(stop if done else clock),
-        "started_at": fmt_ts(begin),
-        "finished_at": fmt_ts(stop) if done else None,
-        "duration": hms(seconds_of(stop - begin)),
-        "duration_humanized": humanize(seconds_of(stop - begin)),
-    }
-
-
-def run_steps_dict(account: Account, run: Run, clock: datetime, status: int) -> list[dict[str, Any]]:
-    """The steps fill the run's time so far by weight (steps.py, the same windows the artifacts use);
-    while the run is open its last step is the one running."""
-    if run.started is None or run.started > clock:
-        return []
-    end = run.finished if run.finished <= clock else clock
-    names = run_steps_of(account, run)
-    rng = random.Random(run.id)
-    steps = []
-    for index, (name, window) in enumerate(zip(names, step_windows(names, run.started, end), strict=True), 1):
-        step_status = _step_status(index, len(names), status)
-        logs = _step_logs(rng, name, step_status, 40 if "dbt" in name else 3)
-        steps.append(_step_dict(account, run, index, name, window, step_status, logs, clock))
-    return steps
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from .params import ApiError, envelope
 from .routes import Api
 
 if TYPE_CHECKING:
-    from .simulator import DbtCloudSimulator, Fault
+    from .controls import Fault
+    from .simulator import DbtCloudSimulator
 
 ACCOUNT_PATH = re.compile(r"^/api/v([23])/accounts/([^/]+)(?:/(.*))?$")
 BAD_BODIES: dict[str, tuple[str, bytes]] = {

@@ -1,4 +1,4 @@
-"""A run's steps: their names in order and the part of the run's time each one takes.
+"""A run's steps: their names in order, the part of the run's time each one takes, and `run_steps`.
 
 One home for step timing, so the `run_steps` a run is served with and the `run_results.json` of each
 dbt step (artifacts) agree: a step's document lies inside that step's window.
@@ -6,9 +6,23 @@ dbt step (artifacts) agree: a step's document lies inside that step's window.
 
 from __future__ import annotations
 
+import random
 from datetime import datetime
+from typing import Any
 
-from .model import Account, Run
+from .durations import hms, humanize, seconds_of
+from .model import (
+    CANCELLED,
+    ERROR,
+    FINAL_STATUSES,
+    RUNNING,
+    STATUS_COLORS,
+    STATUS_HUMANIZED,
+    SUCCESS,
+    Account,
+    Run,
+    fmt_ts,
+)
 
 PREPARATION_STEPS = ("Clone git repository", "Create profile from connection", "Invoke dbt deps")
 DOCS_STEP = "Invoke dbt docs generate"
@@ -77,3 +91,76 @@ def command_steps(account: Account, run: Run) -> list[tuple[int, str]]:
         for index, name in enumerate(run_steps_of(account, run), start=1)
         if name.startswith("Invoke dbt") and "deps" not in name
     ]
+
+
+def _step_logs(rng: random.Random, name: str, status: int, lines: int) -> str:
+    """Synthetic console output; long on purpose (real logs hold up to 1,000 lines)."""
+    out = [
+        f"{i:02d}:00:{i % 60:02d}  {name}: {rng.choice(('OK', 'START', 'PASS', 'done'))} node {i}"
+        for i in range(lines)
+    ]
+    if status == ERROR:
+        out.append("Completed with 1 error and 0 warnings")
+    return "\n".join(out)
+
+
+def _step_status(index: int, count: int, status: int) -> int:
+    """Steps before the last are done; the last is running until the run is final, then ends as it."""
+    if index < count:
+        return SUCCESS
+    if status in FINAL_STATUSES:
+        return status if status in (ERROR, CANCELLED) else SUCCESS
+    return RUNNING
+
+
+def _step_dict(
+    account: Account,
+    run: Run,
+    index: int,
+    name: str,
+    window: tuple[datetime, datetime],
+    step_status: int,
+    logs: str,
+    clock: datetime,
+) -> dict[str, Any]:
+    begin, stop = window
+    done = step_status != RUNNING
+    return {
+        "id": run.id * 10 + index,
+        "run_id": run.id,
+        "account_id": account.account_id,
+        "index": index,
+        "status": step_status,
+        "status_humanized": STATUS_HUMANIZED[step_status],
+        "status_color": STATUS_COLORS.get(step_status, "#3f51b5"),
+        "name": name,
+        "logs": logs,
+        "debug_logs": "",
+        "log_location": "db",
+        "log_path": None,
+        "debug_log_path": None,
+        "log_archive_type": "db_flushed",
+        "truncated_debug_logs": "",
+        "created_at": fmt_ts(begin),
+        "updated_at": fmt_ts(stop if done else clock),
+        "started_at": fmt_ts(begin),
+        "finished_at": fmt_ts(stop) if done else None,
+        "duration": hms(seconds_of(stop - begin)),
+        "duration_humanized": humanize(seconds_of(stop - begin)),
+    }
+
+
+def run_steps_dict(account: Account, run: Run, clock: datetime, status: int) -> list[dict[str, Any]]:
+    """The steps fill the run's time so far by weight (steps.py, the same windows the artifacts use);
+    while the run is open its last step is the one running."""
+    if run.started is None or run.started > clock:
+        return []
+    end = run.finished if run.finished <= clock else clock
+    names = run_steps_of(account, run)
+    rng = random.Random(run.id)
+    steps = []
+    for index, (name, window) in enumerate(zip(names, step_windows(names, run.started, end), strict=True), 1):
+        step_status = _step_status(index, len(names), status)
+        logs = _step_logs(rng, name, step_status, 40 if "dbt" in name else 3)
+        steps.append(_step_dict(account, run, index, name, window, step_status, logs, clock))
+    return steps
