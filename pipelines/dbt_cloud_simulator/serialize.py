@@ -6,34 +6,26 @@ per-request work over the whole account.
 
 from __future__ import annotations
 
-import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .account import (
+from .durations import hms, humanize, seconds_of
+from .model import (
     CANCELLED,
     ERROR,
     FINAL_STATUSES,
     QUEUED,
     RUNNING,
     STARTING,
+    STATUS_HUMANIZED,
     SUCCESS,
     Account,
     Run,
     fmt_ts,
-    retry_refusal,
 )
-
-STATUS_HUMANIZED = {
-    QUEUED: "Queued",
-    STARTING: "Starting",
-    RUNNING: "Running",
-    SUCCESS: "Success",
-    ERROR: "Error",
-    CANCELLED: "Cancelled",
-}
-STATUS_COLORS = {SUCCESS: "#55973a", ERROR: "#d64545", CANCELLED: "#777777"}
-_ZERO = timedelta(0)
+from .retries import retry_refusal
+from .steps import run_steps_dict
 
 
 def status_at(run: Run, clock: datetime) -> int:
@@ -51,33 +43,6 @@ def status_at(run: Run, clock: datetime) -> int:
 
 def reached(value: datetime | None, clock: datetime) -> datetime | None:
     return value if value is not None and value <= clock else None
-
-
-def hms(seconds: int) -> str:
-    """Durations are "HH:MM:SS" strings in the API, not numbers."""
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-
-_UNITS = (("day", 86_400), ("hour", 3600), ("minute", 60), ("second", 1))
-
-
-def humanize(seconds: int) -> str:
-    """dbt Cloud style, the two largest units: "2 minutes, 5 seconds", "1 hour, 3 minutes"."""
-    if seconds < 60:
-        return f"{seconds} second{'' if seconds == 1 else 's'}"
-    parts: list[str] = []
-    for unit, size in _UNITS:
-        if seconds >= size or parts:
-            value, seconds = divmod(seconds, size)
-            if value:
-                parts.append(f"{value} {unit}{'' if value == 1 else 's'}")
-            if len(parts) == 2 or (parts and not value):
-                break
-    return ", ".join(parts)
-
-
-def seconds_of(delta: timedelta) -> int:
-    return max(0, int(delta.total_seconds()))
 
 
 def trigger_dict(run: Run) -> dict[str, Any]:
@@ -104,94 +69,100 @@ def trigger_dict(run: Run) -> dict[str, Any]:
     }
 
 
-def run_steps_of(account: Account, run: Run) -> list[str]:
-    """Step names in order: dbt Cloud's own preparation steps, then the job's commands, then docs."""
+@dataclass(frozen=True)
+class _Moments:
+    """The milestones of a run a client can see at `clock` (unreached ones are None)."""
+
+    clock: datetime
+    status: int
+    dequeued: datetime | None
+    started: datetime | None
+    finished: datetime | None
+
+    @classmethod
+    def of(cls, run: Run, clock: datetime) -> _Moments:
+        status = status_at(run, clock)
+        finished = run.finished if status in FINAL_STATUSES else None
+        return cls(clock, status, reached(run.dequeued, clock), reached(run.started, clock), finished)
+
+
+def _timestamps(run: Run, seen: _Moments) -> dict[str, Any]:
+    latest = seen.finished or seen.started or seen.dequeued or run.created
+    checked = seen.finished or (seen.started and seen.clock)
+    return {
+        "created_at": fmt_ts(run.created),
+        "updated_at": fmt_ts(latest + timedelta(microseconds=run.updated_extra)),
+        "dequeued_at": fmt_ts(seen.dequeued),
+        "started_at": fmt_ts(seen.started),
+        "finished_at": fmt_ts(seen.finished),
+        "last_checked_at": fmt_ts(checked),
+        "last_heartbeat_at": fmt_ts(checked),
+        "should_start_at": fmt_ts(run.created.replace(second=0, microsecond=0)) if run.scheduled else None,
+    }
+
+
+def _flags(status: int) -> dict[str, bool]:
+    final = status in FINAL_STATUSES
+    return {
+        "in_progress": not final,
+        "is_complete": final,
+        "is_success": status == SUCCESS,
+        "is_error": status == ERROR,
+        "is_cancelled": status == CANCELLED,
+        "is_running": status == RUNNING,
+    }
+
+
+def _artifact_fields(account: Account, run: Run, status: int) -> dict[str, Any]:
     job = account.jobs[run.job_id].data
-    commands = (run.overrides or {}).get("steps_override") or job["execute_steps"]
-    docs = (run.overrides or {}).get("generate_docs_override")
-    names = ["Clone git repository", "Create profile from connection", "Invoke dbt deps"]
-    names += [f"Invoke {command}" for command in commands]
-    if job["generate_docs"] if docs is None else docs:
-        names.append("Invoke dbt docs generate")
-    return names
+    saved = status in FINAL_STATUSES and run.artifacts_saved
+    return {
+        "artifacts_saved": saved,
+        "artifact_s3_path": f"prod-us-east-1/runs/{run.id}/artifacts/target" if saved else None,
+        "has_docs_generated": saved and status == SUCCESS and bool(job["generate_docs"]),
+        "has_sources_generated": saved and bool(job["run_generate_sources"]),
+    }
 
 
-def _step_logs(rng: random.Random, name: str, status: int, lines: int) -> str:
-    """Synthetic console output; long on purpose (real logs hold up to 1,000 lines)."""
-    out = [
-        f"{i:02d}:00:{i % 60:02d}  {name}: {rng.choice(('OK', 'START', 'PASS', 'done'))} node {i}"
-        for i in range(lines)
-    ]
-    if status == ERROR:
-        out.append("Completed with 1 error and 0 warnings")
-    return "\n".join(out)
+def _durations(run: Run, seen: _Moments) -> dict[str, str]:
+    """`"HH:MM:SS"` durations (queue = started - created, run = finished - started) and their texts."""
+    end = seen.finished or seen.clock
+    queued_for = seconds_of((seen.started or seen.finished or seen.clock) - run.created)
+    ran_for = seconds_of(end - seen.started) if seen.started else 0
+    total = seconds_of(end - run.created)
+    finished_ago = seconds_of(seen.clock - seen.finished) if seen.finished else None
+    return {
+        "duration": hms(total),
+        "queued_duration": hms(queued_for),
+        "run_duration": hms(ran_for),
+        "duration_humanized": humanize(total),
+        "queued_duration_humanized": humanize(queued_for),
+        "run_duration_humanized": humanize(ran_for),
+        "created_at_humanized": humanize(seconds_of(seen.clock - run.created)) + " ago",
+        "finished_at_humanized": "0 minutes from now"
+        if finished_ago is None
+        else humanize(finished_ago) + " ago",
+    }
 
 
-def run_steps_dict(account: Account, run: Run, clock: datetime, status: int) -> list[dict[str, Any]]:
-    """Steps split the run's time evenly; only steps the clock has reached are shown as done."""
-    names = run_steps_of(account, run)
-    if run.started is None or run.started > clock:
-        return []
-    end = run.finished if run.finished is not None and run.finished <= clock else clock
-    share = (end - run.started) / len(names)
-    rng = random.Random(run.id)
-    steps = []
-    for index, name in enumerate(names, start=1):
-        begin = run.started + share * (index - 1)
-        stop = begin + share
-        done = stop <= end and (status in FINAL_STATUSES or index < len(names))
-        step_status = SUCCESS if done else RUNNING
-        if done and index == len(names) and status in (ERROR, CANCELLED):
-            step_status = status
-        steps.append(
-            {
-                "id": run.id * 10 + index,
-                "run_id": run.id,
-                "account_id": account.account_id,
-                "index": index,
-                "status": step_status,
-                "status_humanized": STATUS_HUMANIZED[step_status],
-                "status_color": STATUS_COLORS.get(step_status, "#3f51b5"),
-                "name": name,
-                "logs": _step_logs(rng, name, step_status, 40 if "dbt" in name else 3),
-                "debug_logs": "",
-                "log_location": "db",
-                "log_path": None,
-                "debug_log_path": None,
-                "log_archive_type": "db_flushed",
-                "truncated_debug_logs": "",
-                "created_at": fmt_ts(begin),
-                "updated_at": fmt_ts(stop if done else clock),
-                "started_at": fmt_ts(begin),
-                "finished_at": fmt_ts(stop) if done else None,
-                "duration": hms(seconds_of(stop - begin)),
-                "duration_humanized": humanize(seconds_of(stop - begin)),
-            }
-        )
-        if not done:
-            break
-    return steps
+def _related(account: Account, run: Run, seen: _Moments, include: frozenset[str]) -> dict[str, Any]:
+    """`trigger`, `job`, `environment` are null and `run_steps` empty unless asked for."""
+    return {
+        "trigger": trigger_dict(run) if "trigger" in include else None,
+        "job": account.jobs[run.job_id].data if "job" in include else None,
+        "environment": account.environment(run.environment_id) if "environment" in include else None,
+        "run_steps": run_steps_dict(account, run, seen.clock, seen.status) if "run_steps" in include else [],
+    }
 
 
 def run_dict(
     account: Account, run: Run, clock: datetime, include: frozenset[str], base_url: str
 ) -> dict[str, Any]:
     """The API representation of `run` at `clock`; related objects only when asked for."""
-    status = status_at(run, clock)
-    final = status in FINAL_STATUSES
-    dequeued = reached(run.dequeued, clock)
-    started = reached(run.started, clock)
-    finished = run.finished if final else None
-    latest = finished or started or dequeued or run.created
-    updated = latest + timedelta(microseconds=run.updated_extra)
-    queued_for = seconds_of((started or finished or clock) - run.created)
-    ran_for = seconds_of((finished or clock) - started) if started else 0
-    total = seconds_of((finished or clock) - run.created)
-    spec = account.jobs[run.job_id]
-    saved = final and run.artifacts_saved
-    docs = saved and status == SUCCESS and bool(spec.data["generate_docs"])
+    seen = _Moments.of(run, clock)
+    status = seen.status
     refusal = retry_refusal(account, run, status)
-    data = {
+    return {
         "id": run.id,
         "trigger_id": run.trigger_id,
         "account_id": account.account_id,
@@ -201,50 +172,22 @@ def run_dict(
         "job_id": run.job_id,
         "status": status,
         "status_humanized": STATUS_HUMANIZED[status],
-        "status_message": run.status_message if final else None,
+        "status_message": run.status_message if status in FINAL_STATUSES else None,
         "dbt_version": run.dbt_version,
         "git_branch": run.git_branch,
         "git_sha": run.git_sha,
-        "created_at": fmt_ts(run.created),
-        "updated_at": fmt_ts(updated),
-        "dequeued_at": fmt_ts(dequeued),
-        "started_at": fmt_ts(started),
-        "finished_at": fmt_ts(finished),
-        "last_checked_at": fmt_ts(finished or (started and clock)),
-        "last_heartbeat_at": fmt_ts(finished or (started and clock)),
-        "should_start_at": fmt_ts(run.created.replace(second=0, microsecond=0)) if run.scheduled else None,
-        "in_progress": not final,
-        "is_complete": final,
-        "is_success": status == SUCCESS,
-        "is_error": status == ERROR,
-        "is_cancelled": status == CANCELLED,
-        "is_running": status == RUNNING,
-        "artifacts_saved": saved,
-        "artifact_s3_path": f"prod-us-east-1/runs/{run.id}/artifacts/target" if saved else None,
-        "has_docs_generated": docs,
-        "has_sources_generated": saved and bool(spec.data["run_generate_sources"]),
-        "notifications_sent": final,
+        **_timestamps(run, seen),
+        **_flags(status),
+        **_artifact_fields(account, run, status),
+        "notifications_sent": status in FINAL_STATUSES,
         "owner_thread_id": None,
-        "executed_by_thread_id": f"dbt-run-{run.id}-{run.git_sha[:5]}" if dequeued else None,
+        "executed_by_thread_id": f"dbt-run-{run.id}-{run.git_sha[:5]}" if seen.dequeued else None,
         "deferring_run_id": None,
         "blocked_by": None,
-        "duration": hms(total),
-        "queued_duration": hms(queued_for),
-        "run_duration": hms(ran_for),
-        "duration_humanized": humanize(total),
-        "queued_duration_humanized": humanize(queued_for),
-        "run_duration_humanized": humanize(ran_for),
-        "created_at_humanized": humanize(seconds_of(clock - run.created)) + " ago",
-        "finished_at_humanized": humanize(seconds_of(clock - finished)) + " ago"
-        if finished
-        else "0 minutes from now",
+        **_durations(run, seen),
         "retrying_run_id": run.retrying_run_id,
         "can_retry": refusal is None,
         "retry_not_supported_reason": refusal,
         "href": f"{base_url}/deploy/{account.account_id}/projects/{run.project_id}/runs/{run.id}/",
-        "trigger": trigger_dict(run) if "trigger" in include else None,
-        "job": spec.data if "job" in include else None,
-        "environment": account.environment(run.environment_id) if "environment" in include else None,
-        "run_steps": run_steps_dict(account, run, clock, status) if "run_steps" in include else [],
+        **_related(account, run, seen, include),
     }
-    return data

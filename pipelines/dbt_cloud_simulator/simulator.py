@@ -10,44 +10,15 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from .account import (
-    CANCELLED,
-    FINAL_STATUSES,
-    Account,
-    Run,
-    add_run,
-    generate_account,
-    schedule_new_runs,
-)
+from .account import generate_account
+from .controls import FAULT_KINDS, Fault, TriggerPlan, checkout
+from .model import CANCELLED, FINAL_STATUSES, Account, Run
 from .serialize import run_dict, status_at
-
-FAULT_KINDS = ("429", "500", "502", "503", "drop", "html", "truncated")
-
-
-@dataclass
-class Fault:
-    """An injected failure; `remaining` None means until `clear_faults()`."""
-
-    kind: str
-    remaining: int | None
-    retry_after: int | None
-    path_contains: str | None
-
-
-@dataclass
-class TriggerPlan:
-    """How runs created by `POST /jobs/{id}/run/` progress, in wall-clock seconds."""
-
-    queue_seconds: float = 1.0
-    run_seconds: float = 2.0
-    outcome: int = 10
-    status_message: str | None = None
-    first_poll_404: bool = False
+from .timeline import add_run, schedule_new_runs
 
 
 class DbtCloudSimulator:
@@ -207,44 +178,25 @@ class DbtCloudSimulator:
 
     def trigger(self, job_id: int, body: dict[str, Any], retrying: Run | None = None) -> Run:
         """Create a live run for `POST /jobs/{id}/run/` (or a retry of `retrying`), timed by the plan."""
-        plan = self._plan
         with self.lock:
             spec = self.account.jobs[job_id]
             env = self.account.environment(spec.data["environment_id"])
             assert env is not None  # a job's environment exists (environments are never removed)
             created = self.live_clock()
-            queue = timedelta(seconds=max(plan.queue_seconds, 0.001))
-            started = created + queue
             overrides = {key: value for key, value in body.items() if key != "cause" and value is not None}
-            message = plan.status_message
-            if message is None and plan.outcome != 10:
-                message = (
-                    "Cancelled by user" if plan.outcome == CANCELLED else "Database Error in model fct_orders"
-                )
             run = Run(
                 id=self.account.next_run_id,
                 trigger_id=self.account.next_trigger_id,
                 job_id=job_id,
                 project_id=spec.data["project_id"],
                 environment_id=spec.data["environment_id"],
-                created=created,
-                dequeued=created + queue / 2,
-                started=started,
-                finished=started + timedelta(seconds=max(plan.run_seconds, 0.001)),
-                outcome=plan.outcome,
-                status_message=message,
-                artifacts_saved=plan.outcome != CANCELLED,
+                **self._plan.timeline(created),
                 cause=str(body["cause"]),
                 overrides=overrides or None,
-                git_branch=overrides.get("git_branch") or env["custom_branch"] or "main",
-                git_sha=overrides.get("git_sha") or f"{self.account.next_run_id:040x}",
-                dbt_version=overrides.get("dbt_version_override")
-                or spec.data["dbt_version"]
-                or env["dbt_version"],
+                **checkout(overrides, spec.data, env, f"{self.account.next_run_id:040x}"),
                 live=True,
-                pending_404=plan.first_poll_404,
             )
-            if retrying is not None:
+            if retrying is not None:  # a retry runs what the failed run ran
                 run.retrying_run_id = retrying.id
                 run.overrides = retrying.overrides
                 run.git_sha, run.dbt_version = retrying.git_sha, retrying.dbt_version
