@@ -339,8 +339,8 @@ class DbtCloudApi:
                 if first is None:
                     asked = pool.submit(self.first_page, path, base, version, first_limit)
                     stop = expected_total + 1 if wanted_rows is None else min(expected_total + 1, wanted_rows)
-                    for offset in range(PAGE_SIZE, stop, PAGE_SIZE):
-                        ahead[offset] = pool.submit(self._page, path, base, offset, version)
+                    for later in range(PAGE_SIZE, stop, PAGE_SIZE):
+                        ahead[later] = pool.submit(self._page, path, base, later, version)
                     first = asked.result()
                 rows: list[JsonDict] = first["data"] or []
                 total = total_count(first, default=len(rows))
