@@ -53,23 +53,31 @@ class RateLimiter:
     API's 5,000/min at our default of 4,000. dlt has no client-side rate limiter, hence these lines.
     """
 
-    def __init__(self, requests_per_minute: int) -> None:
+    def __init__(
+        self,
+        requests_per_minute: int,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """`clock`/`sleep` are the real ones; tests pass a fake pair to check the waits asked for."""
         self._rate = requests_per_minute / 60.0
         self._capacity = max(1.0, requests_per_minute / 20.0)
+        self._clock = clock
+        self._sleep = sleep
         self._tokens = self._capacity
-        self._updated = time.monotonic()
+        self._updated = clock()
         self._lock = threading.Lock()
 
     def wait(self) -> None:
         """Take one token, sleeping until one is there."""
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             self._tokens = min(self._capacity, self._tokens + (now - self._updated) * self._rate)
             self._updated = now
             self._tokens -= 1.0
             delay = -self._tokens / self._rate if self._tokens < 0 else 0.0
         if delay > 0:
-            time.sleep(delay)
+            self._sleep(delay)
 
 
 class Cooldown:

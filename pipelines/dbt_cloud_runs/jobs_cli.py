@@ -54,7 +54,8 @@ def add_subcommands(subparsers: Any) -> None:
     _add_artifacts(subparsers)
 
 
-def _add_wait_flags(parser: argparse.ArgumentParser) -> None:
+def _add_wait_flags(parser: argparse.ArgumentParser, cancels: str | None = None) -> None:
+    """--wait, --timeout, --poll-seconds; and --cancel-on-timeout when `cancels` names the new run."""
     parser.add_argument(
         "--wait", action="store_true", help="poll until the run is final; the exit code tells the outcome"
     )
@@ -71,6 +72,12 @@ def _add_wait_flags(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="with --wait: seconds between status checks (default 10)",
     )
+    if cancels is not None:
+        parser.add_argument(
+            "--cancel-on-timeout",
+            action="store_true",
+            help=f"with --timeout: cancel {cancels} when the time is up (still exits 5)",
+        )
 
 
 def _add_trigger(subparsers: Any) -> None:
@@ -102,12 +109,7 @@ examples:
         metavar="COMMAND",
         help='replace the job\'s steps, e.g. "dbt build -s orders"; repeat for several (kept in order)',
     )
-    _add_wait_flags(parser)
-    parser.add_argument(
-        "--cancel-on-timeout",
-        action="store_true",
-        help="with --timeout: cancel the run when the time is up (still exits 5)",
-    )
+    _add_wait_flags(parser, cancels="the run")
 
 
 def _add_status(subparsers: Any) -> None:
@@ -151,12 +153,7 @@ example:
 """,
     )
     parser.add_argument("run_id", type=int, metavar="RUN_ID", help="the failed run to retry")
-    _add_wait_flags(parser)
-    parser.add_argument(
-        "--cancel-on-timeout",
-        action="store_true",
-        help="with --timeout: cancel the retry when the time is up (still exits 5)",
-    )
+    _add_wait_flags(parser, cancels="the retry")
 
 
 def _add_runs(subparsers: Any) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import bisect
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
@@ -66,17 +66,62 @@ def test_closing_the_page_generator_stops_fetching() -> None:
     assert len(fake.requests) <= 1 + 2 + 4, "only the first page and a small read-ahead window"
 
 
+class FakeTime:
+    """A monotonic clock that only sleeping moves (plus `pass_time`): waits are recorded, not waited."""
+
+    def __init__(self) -> None:
+        self.now = 5000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def limiter(self, requests_per_minute: int) -> RateLimiter:
+        return RateLimiter(requests_per_minute, clock=self.clock, sleep=self.sleep)
+
+
 def test_rate_limiter_bursts_then_spaces_requests() -> None:
-    limiter = RateLimiter(requests_per_minute=1200)  # 20/s, a burst of 60
-    started = time.monotonic()
+    fake = FakeTime()
+    limiter = fake.limiter(requests_per_minute=1200)  # 20/s, a burst of 60
     for _ in range(60):
         limiter.wait()
-    burst = time.monotonic() - started
+    assert fake.sleeps == [], "a burst of a twentieth of the minute's budget goes out at once"
     for _ in range(10):
         limiter.wait()
-    spaced = time.monotonic() - started - burst
-    assert burst < 0.2
-    assert 0.4 <= spaced <= 1.0, spaced
+    assert fake.sleeps == pytest.approx([1 / 20] * 10), "then one request per 1/20 s"
+
+
+def test_rate_limiter_refills_while_idle_but_never_past_one_burst() -> None:
+    fake = FakeTime()
+    limiter = fake.limiter(requests_per_minute=1200)
+    for _ in range(60):
+        limiter.wait()
+    fake.now += 1.0  # idle for 1 s: 20 tokens back
+    for _ in range(20):
+        limiter.wait()
+    assert fake.sleeps == []
+    limiter.wait()
+    assert fake.sleeps == pytest.approx([1 / 20])
+    fake.now += 3600.0  # idle for an hour: still only one burst of 60
+    fake.sleeps.clear()
+    for _ in range(61):
+        limiter.wait()
+    assert fake.sleeps == pytest.approx([1 / 20])
+
+
+def test_rate_limiter_keeps_every_minute_under_its_budget_plus_one_burst() -> None:
+    fake = FakeTime()
+    limiter = fake.limiter(requests_per_minute=4000)
+    sent = []
+    for _ in range(12_000):
+        limiter.wait()
+        sent.append(fake.now)
+    busiest = max(bisect.bisect_left(sent, start + 60.0) - i for i, start in enumerate(sent))
+    assert 4000 <= busiest <= 4000 * 1.05 + 1, busiest
 
 
 @pytest.mark.parametrize(
