@@ -54,6 +54,28 @@ def test_iter_pages_reads_a_small_listing_in_one_request() -> None:
     assert len(fake.requests) == 1
 
 
+def test_iter_pages_ends_at_a_short_page_that_reaches_total_count() -> None:
+    """250 runs: pages at 0, 100, 200; the third has 50 of the 100 asked, so nothing past it is asked."""
+    fake = FakeDbtCloud()
+    fake.add_runs(*[make_run(i, T0 + timedelta(hours=i)) for i in range(1, 251)])
+    with requests_mock.Mocker() as mocker:
+        fake.install(mocker)
+        pages = list(api().iter_pages("runs/"))
+    assert [len(page) for page in pages] == [100, 100, 50]
+    asked = sorted((query["offset"], query["limit"]) for _, _, query in fake.requests)
+    assert asked == [(["0"], ["100"]), (["100"], ["100"]), (["200"], ["100"])]
+
+
+def test_iter_pages_never_asks_for_more_than_100_rows() -> None:
+    fake = FakeDbtCloud()
+    fake.add_runs(*[make_run(i, T0 + timedelta(hours=i)) for i in range(1, 451)])
+    with requests_mock.Mocker() as mocker:
+        fake.install(mocker)
+        pages = list(api().iter_pages("runs/", wanted_rows=1000))
+    assert sum(len(page) for page in pages) == 450
+    assert all(int(query["limit"][0]) <= 100 for _, _, query in fake.requests)
+
+
 def test_closing_the_page_generator_stops_fetching() -> None:
     fake = FakeDbtCloud()
     fake.add_runs(*[make_run(i, T0 + timedelta(hours=i)) for i in range(1, 2001)])
