@@ -328,7 +328,7 @@ class DbtCloudApi:
           (after dropping repeats), which then come one at a time.
         - `expected_total`: how many rows the listing had last time (a load's jobs, projects,
           environments): the first page and every page that size needs, plus one past it to see the
-          end, are asked for at once, one round trip instead of one per page.
+          end, are asked for at once, one round trip instead of one per page (not with `first`).
         """
         base = dict(params or {})
         first_limit = PAGE_SIZE if wanted_rows is None else max(1, min(PAGE_SIZE, wanted_rows))
@@ -345,11 +345,10 @@ class DbtCloudApi:
 
             try:
                 if first is None:
-                    asked = pool.submit(self.first_page, path, base, version, first_limit)
                     stop = expected_total + 1 if wanted_rows is None else min(expected_total + 1, wanted_rows)
                     for later in range(PAGE_SIZE, stop, PAGE_SIZE):
                         ahead[later] = pool.submit(self._page, path, base, later, version)
-                    first = asked.result()
+                    first = self.first_page(path, base, version, first_limit)  # meanwhile, on this thread
                 rows: list[JsonDict] = first["data"] or []
                 total = total_count(first, default=len(rows))
                 yield rows
