@@ -309,24 +309,22 @@ def test_list_runs_pages_past_100_stepping_by_rows_received(
     assert first["include_related"] == ['["trigger"]']
 
 
-def test_list_runs_of_a_few_asks_one_page_of_that_size(api: DbtCloudApi, mock: requests_mock.Mocker) -> None:
-    runs = install_run_listing(mock, total=400, page_cap=100)
-
-    listed = ops.list_runs(api, limit=20)
-
-    assert [r["id"] for r in listed] == [r["id"] for r in runs[:20]]
-    assert asked_pages(mock) == [(0, 20)]
-
-
-def test_list_runs_past_100_asks_only_the_pages_it_needs(
-    api: DbtCloudApi, mock: requests_mock.Mocker
+@pytest.mark.parametrize(
+    "limit,pages",
+    [
+        (20, [(0, 20)]),  # one page, of that size
+        (250, [(0, 100), (100, 100), (200, 100)]),  # ceil(250 / 100) pages of 100, nothing ahead past them
+    ],
+)
+def test_list_runs_asks_only_the_pages_it_needs(
+    api: DbtCloudApi, mock: requests_mock.Mocker, limit: int, pages: list[tuple[int, int]]
 ) -> None:
     runs = install_run_listing(mock, total=1000, page_cap=100)
 
-    listed = ops.list_runs(api, limit=250)
+    listed = ops.list_runs(api, limit=limit)
 
-    assert [r["id"] for r in listed] == [r["id"] for r in runs[:250]]
-    assert asked_pages(mock) == [(0, 100), (100, 100), (200, 100)]
+    assert [r["id"] for r in listed] == [r["id"] for r in runs[:limit]]
+    assert asked_pages(mock) == pages
 
 
 def test_list_runs_stops_at_the_end(api: DbtCloudApi, mock: requests_mock.Mocker) -> None:

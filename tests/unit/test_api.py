@@ -13,6 +13,7 @@ from dbt_cloud_runs.credentials import DbtCloudCredentials, normalize_base_url
 from dbt_cloud_runs.errors import ConfigError
 from dbt_cloud_runs.rows import RUNS_SCHEMA, parse_timestamp, runs_to_arrow
 from fake_api import ACCOUNT_ID, BASE_URL, T0, TOKEN, FakeDbtCloud, make_run
+from fake_time import FakeClock
 
 
 def api(max_workers: int = 4) -> DbtCloudApi:
@@ -88,27 +89,13 @@ def test_closing_the_page_generator_stops_fetching() -> None:
     assert len(fake.requests) <= 1 + 2 + 4, "only the first page and a small read-ahead window"
 
 
-class FakeTime:
-    """A monotonic clock that only sleeping moves (plus `pass_time`): waits are recorded, not waited."""
-
-    def __init__(self) -> None:
-        self.now = 5000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def limiter(self, requests_per_minute: int) -> RateLimiter:
-        return RateLimiter(requests_per_minute, clock=self.clock, sleep=self.sleep)
+def limiter_on(fake: FakeClock, requests_per_minute: int) -> RateLimiter:
+    return RateLimiter(requests_per_minute, clock=fake.clock, sleep=fake.sleep)
 
 
 def test_rate_limiter_bursts_then_spaces_requests() -> None:
-    fake = FakeTime()
-    limiter = fake.limiter(requests_per_minute=1200)  # 20/s, a burst of 60
+    fake = FakeClock()
+    limiter = limiter_on(fake, requests_per_minute=1200)  # 20/s, a burst of 60
     for _ in range(60):
         limiter.wait()
     assert fake.sleeps == [], "a burst of a twentieth of the minute's budget goes out at once"
@@ -118,8 +105,8 @@ def test_rate_limiter_bursts_then_spaces_requests() -> None:
 
 
 def test_rate_limiter_refills_while_idle_but_never_past_one_burst() -> None:
-    fake = FakeTime()
-    limiter = fake.limiter(requests_per_minute=1200)
+    fake = FakeClock()
+    limiter = limiter_on(fake, requests_per_minute=1200)
     for _ in range(60):
         limiter.wait()
     fake.now += 1.0  # idle for 1 s: 20 tokens back
@@ -136,8 +123,8 @@ def test_rate_limiter_refills_while_idle_but_never_past_one_burst() -> None:
 
 
 def test_rate_limiter_keeps_every_minute_under_its_budget_plus_one_burst() -> None:
-    fake = FakeTime()
-    limiter = fake.limiter(requests_per_minute=4000)
+    fake = FakeClock()
+    limiter = limiter_on(fake, requests_per_minute=4000)
     sent = []
     for _ in range(12_000):
         limiter.wait()
