@@ -7,7 +7,8 @@ What it adds to dlt's client, and why:
   pauses every worker for `rate_limit_cooldown_seconds` (or what Retry-After asks), at most
   `MAX_COOLDOWNS` times per process, before it becomes an error;
 - 401/403/404 and exhausted retries become one `ApiError` line that says what to check;
-- listings are paged here rather than by a dlt paginator, for two reasons: pages after the first are
+- listings are paged here, by `DbtCloudApi.iter_pages` alone, rather than by a dlt paginator, for two
+  reasons: pages after the first are
   fetched concurrently once the first page has told `total_count` (dlt's paginators are sequential),
   yet yielded in order so dlt's incremental can still close the generator at the first old run; and
   the offset steps by the rows actually received (the API caps pages at 100, whatever you ask).
@@ -52,23 +53,31 @@ class RateLimiter:
     API's 5,000/min at our default of 4,000. dlt has no client-side rate limiter, hence these lines.
     """
 
-    def __init__(self, requests_per_minute: int) -> None:
+    def __init__(
+        self,
+        requests_per_minute: int,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """`clock`/`sleep` are the real ones; tests pass a fake pair to check the waits asked for."""
         self._rate = requests_per_minute / 60.0
         self._capacity = max(1.0, requests_per_minute / 20.0)
+        self._clock = clock
+        self._sleep = sleep
         self._tokens = self._capacity
-        self._updated = time.monotonic()
+        self._updated = clock()
         self._lock = threading.Lock()
 
     def wait(self) -> None:
         """Take one token, sleeping until one is there."""
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             self._tokens = min(self._capacity, self._tokens + (now - self._updated) * self._rate)
             self._updated = now
             self._tokens -= 1.0
             delay = -self._tokens / self._rate if self._tokens < 0 else 0.0
         if delay > 0:
-            time.sleep(delay)
+            self._sleep(delay)
 
 
 class Cooldown:
@@ -287,91 +296,118 @@ class DbtCloudApi:
     # -- listings --------------------------------------------------------------------------------
 
     def iter_pages(
-        self, path: str, params: JsonDict | None = None, first: JsonDict | None = None, version: int = 2
+        self,
+        path: str,
+        params: JsonDict | None = None,
+        first: JsonDict | None = None,
+        version: int = 2,
+        wanted_rows: int | None = None,
+        expected_total: int = 0,
     ) -> Generator[list[JsonDict], None, None]:
         """Yield every page of a listing in order, fetching ahead on worker threads.
+
+        The only paging code of the project (the load's runs, the account listings, the `runs`
+        command and the MCP `list_runs` tool all page through it), so the API's paging rules live
+        here once: no page asks for more than `PAGE_SIZE` rows, and offsets step by the rows actually
+        received (a host may serve fewer than asked; a page that came back short of its share of
+        `total_count` is completed before moving on).
 
         The first page is fetched alone: an incremental load usually stops there (dlt closes this
         generator at the first row older than the cursor), so nothing is fetched ahead for it. After
         that the window of requests in flight doubles per page up to `2 * max_workers`, and closing
-        the generator cancels what has not started. Offsets step by the rows actually received; a
-        short page is completed before moving on, and the listing is read past the first page's
-        `total_count` until a short page, because runs created while we page push older rows down.
-        `first` is the first page's envelope when the caller already has it; `version` picks the
-        API root (v3 for projects and environments).
+        the generator cancels what has not started. A page with fewer rows than asked that reaches
+        the first page's `total_count` ends the listing; otherwise it is read on past `total_count`
+        (one page at a time, until such a page), because runs created while we page push older rows
+        down. Rows pushed onto a later page come twice: callers drop repeats by `id`.
+
+        - `first`: the first page's envelope when the caller already has it (the load's head).
+        - `version`: the API root (3 for projects and environments).
+        - `wanted_rows`: how many rows the caller means to read (`runs --limit N`): the first page
+          asks for no more than that and nothing is fetched ahead past it, so at most
+          `ceil(wanted_rows / PAGE_SIZE)` pages are asked for unless the caller asks for more pages
+          (after dropping repeats), which then come one at a time.
+        - `expected_total`: how many rows the listing had last time (a load's jobs, projects,
+          environments): the first page and every page that size needs, plus one past it to see the
+          end, are asked for at once, one round trip instead of one per page (not with `first`).
         """
         base = dict(params or {})
-        if first is None:
-            first = self.first_page(path, base, version=version)
-        rows: list[JsonDict] = first["data"] or []
-        total = total_count(first, default=len(rows))
-        yield rows
-        if len(rows) < PAGE_SIZE and len(rows) >= total:
-            return
-        next_offset = len(rows)
-        max_in_flight = max(1, 2 * self.max_workers)
-        window = 1
+        first_limit = PAGE_SIZE if wanted_rows is None else max(1, min(PAGE_SIZE, wanted_rows))
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="dbt-cloud-page") as pool:
+            ahead: dict[int, Future[list[JsonDict]]] = {}
             pending: deque[tuple[int, Future[list[JsonDict]]]] = deque()
-            planned = iter(range(next_offset, total, PAGE_SIZE))
+
+            def fetch(offset: int) -> Future[list[JsonDict]]:
+                """The page at `offset`: asked for at once when it was not asked for ahead."""
+                future = ahead.pop(offset, None)
+                if future is None:
+                    future = pool.submit(self._page, path, base, offset, version)
+                return future
+
             try:
+                if first is None:
+                    stop = expected_total + 1 if wanted_rows is None else min(expected_total + 1, wanted_rows)
+                    for later in range(PAGE_SIZE, stop, PAGE_SIZE):
+                        ahead[later] = pool.submit(self._page, path, base, later, version)
+                    first = self.first_page(path, base, version, first_limit)  # meanwhile, on this thread
+                rows: list[JsonDict] = first["data"] or []
+                total = total_count(first, default=len(rows))
+                yield rows
+
+                def is_last(offset: int, page: list[JsonDict], asked_for: int) -> bool:
+                    return len(page) < asked_for and offset + len(page) >= total
+
+                if is_last(0, rows, first_limit):
+                    return
+                next_offset = len(rows)
+                end = total if wanted_rows is None else min(total, wanted_rows)
+                planned = iter(range(next_offset, end, PAGE_SIZE))
+                max_in_flight = max(1, 2 * self.max_workers)
+                window = 1
                 while True:
                     while len(pending) < window:
                         offset = next(planned, None)
                         if offset is None:
                             break
-                        pending.append((offset, pool.submit(self._page, path, base, offset, version)))
+                        pending.append((offset, fetch(offset)))
                     if not pending:
                         break
                     offset, future = pending.popleft()
                     page = future.result()
-                    expected = min(PAGE_SIZE, total - offset)
+                    expected = min(PAGE_SIZE, end - offset)
                     page = page + self._complete_short_page(path, base, offset, len(page), expected, version)
                     window = min(max_in_flight, window * 2)
                     yield page
                     next_offset = offset + len(page)
+                    if is_last(offset, page, PAGE_SIZE):
+                        return
                 # rows pushed past the first page's total_count by runs created while we paged
                 while True:
-                    page = self._page(path, base, next_offset, version)
+                    page = fetch(next_offset).result()
                     if page:
                         yield page
                     if len(page) < PAGE_SIZE:
-                        break
+                        return
                     next_offset += len(page)
             finally:
-                for _, future in pending:
+                for future in [*(future for _, future in pending), *ahead.values()]:
                     future.cancel()
 
     def read_listing(
         self, path: str, expected_total: int, params: JsonDict | None = None, version: int = 2
     ) -> list[list[JsonDict]]:
-        """Every page of a small listing whose size is roughly known, all pages asked for at once.
+        """Every non-empty page of a small listing whose size is roughly known, all asked for at once.
 
         An account with 400 jobs would otherwise cost four round trips one after another on every
-        load. If the pages do not fit together (the listing grew past the plan, or a page came back
-        short), the listing is read again the ordinary way from its first page.
+        load; `iter_pages` still checks that the pages fit together and reads on if the listing grew.
         """
-        base = dict(params or {})
-        offsets = range(0, max(expected_total, 0) + 1, PAGE_SIZE)  # one page past it, to see the end
-        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="dbt-cloud-listing") as pool:
-            envelopes = list(pool.map(lambda offset: self._envelope(path, base, offset, version), offsets))
-        pages = [list(envelope["data"] or []) for envelope in envelopes]
-        total = total_count(envelopes[0], default=sum(len(page) for page in pages))
-        filled = [len(page) for page in pages]
-        short = next((i for i, count in enumerate(filled) if count < PAGE_SIZE), None)
-        if short is not None and not any(filled[short + 1 :]) and sum(filled) >= total:
-            return [page for page in pages if page]
-        return list(self.iter_pages(path, base, first=envelopes[0], version=version))
+        pages = self.iter_pages(path, params, version=version, expected_total=max(expected_total, 0))
+        return [page for page in pages if page]
 
-    def _envelope(self, path: str, base: JsonDict, offset: int, version: int = 2) -> JsonDict:
-        params = {**base, "limit": PAGE_SIZE, "offset": offset}
-        return self.request("GET", path, params=params, version=version)
-
-    def first_page(self, path: str, params: JsonDict | None = None, version: int = 2) -> JsonDict:
+    def first_page(
+        self, path: str, params: JsonDict | None = None, version: int = 2, limit: int = PAGE_SIZE
+    ) -> JsonDict:
         """The first page of a listing, as the whole envelope (with `extra.pagination`)."""
-        return self.request(
-            "GET", path, params={**(params or {}), "limit": PAGE_SIZE, "offset": 0}, version=version
-        )
+        return self.request("GET", path, params=page_params(params, 0, limit), version=version)
 
     def get_each(self, paths: Iterable[str], params: JsonDict | None = None) -> Iterator[tuple[str, Any]]:
         """GET many objects concurrently, in order; yields `(path, data)`, or `(path, ApiError)` on a 404."""
@@ -396,17 +432,22 @@ class DbtCloudApi:
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def _page(self, path: str, base: JsonDict, offset: int, version: int = 2) -> list[JsonDict]:
-        data = self.get(path, params={**base, "limit": PAGE_SIZE, "offset": offset}, version=version)
-        return list(data or [])
+    def _page(
+        self, path: str, base: JsonDict, offset: int, version: int = 2, limit: int = PAGE_SIZE
+    ) -> list[JsonDict]:
+        return list(self.get(path, params=page_params(base, offset, limit), version=version) or [])
 
     def _complete_short_page(
         self, path: str, base: JsonDict, offset: int, got: int, expected: int, version: int = 2
     ) -> list[JsonDict]:
-        """Fetch what a page returned fewer rows than asked for, so no offset is skipped."""
+        """Fetch what a page returned fewer rows than asked for, so no offset is skipped.
+
+        Each request asks only for what is missing, so a completed page ends where the next planned
+        page starts (a host serving 40 rows a page: 40, then 40 at +40, then 20 at +80).
+        """
         extra: list[JsonDict] = []
         while got < expected:
-            more = self._page(path, base, offset + got, version)
+            more = self._page(path, base, offset + got, version, limit=expected - got)
             if not more:
                 break
             extra.extend(more)
@@ -487,3 +528,8 @@ def total_count(envelope: JsonDict, default: int) -> int:
     pagination = (envelope.get("extra") or {}).get("pagination") or {}
     total = pagination.get("total_count")
     return int(total) if total is not None else default
+
+
+def page_params(params: JsonDict | None, offset: int, limit: int = PAGE_SIZE) -> JsonDict:
+    """A listing request's parameters: the caller's, plus `limit` (never over the API's cap) and `offset`."""
+    return {**(params or {}), "limit": min(limit, PAGE_SIZE), "offset": offset}

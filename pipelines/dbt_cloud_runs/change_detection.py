@@ -19,10 +19,7 @@ from .api import DbtCloudApi, total_count
 from .converters import parse_timestamp
 from .errors import ApiError
 from .listings import LISTINGS, AccountListings
-from .settings import OPEN_STATUSES
-
-RUNS_LIST_PARAMS = {"order_by": "-created_at", "include_related": '["trigger"]'}
-RUN_DETAIL_PARAMS = {"include_related": '["trigger"]'}
+from .settings import OPEN_STATUSES, RUN_DETAIL_PARAMS, RUNS_LIST_PARAMS
 
 Fingerprint = tuple[Any, ...]
 

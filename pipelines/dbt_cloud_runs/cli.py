@@ -17,6 +17,7 @@ from types import FrameType
 import pendulum
 
 from . import jobs_cli, mcp_cli, process_clock
+from .cli_options import non_negative_float
 from .errors import EXIT_OK, ConfigError, DbtCloudError, Interrupted, interrupt_exit_code
 from .report import command as report_command
 
@@ -57,16 +58,6 @@ def parse_since(value: str) -> datetime:
     if not isinstance(parsed, datetime):  # a bare date parses to pendulum.Date
         parsed = pendulum.datetime(parsed.year, parsed.month, parsed.day)
     return parsed.astimezone(UTC)
-
-
-def non_negative_float(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return number
 
 
 def build_parser() -> argparse.ArgumentParser:

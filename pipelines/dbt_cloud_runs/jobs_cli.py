@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from .cli_options import add_command, add_output_option, positive_float, positive_int
 from .errors import EXIT_OK, ConfigError, Interrupted, interrupt_exit_code
 from .settings import STATUS_BY_NAME
 from .text_table import format_table
@@ -30,26 +29,6 @@ exit codes: 0 success (or still open without --wait), 1 run ended in Error, 2 us
 
 
 # -- argument types -----------------------------------------------------------------------------
-
-
-def positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more: {value!r}")
-    return number
-
-
-def positive_float(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not number > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0: {value!r}")
-    return number
 
 
 def status_choice(value: str) -> int:
@@ -75,19 +54,8 @@ def add_subcommands(subparsers: Any) -> None:
     _add_artifacts(subparsers)
 
 
-def _subparser(subparsers: Any, name: str, help_text: str, handler: Callable[..., int], **kw: Any) -> Any:
-    parser = subparsers.add_parser(
-        name,
-        help=help_text,
-        description=help_text[0].upper() + help_text[1:] + ".",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        **kw,
-    )
-    parser.set_defaults(handler=handler)
-    return parser
-
-
-def _add_wait_flags(parser: argparse.ArgumentParser) -> None:
+def _add_wait_flags(parser: argparse.ArgumentParser, cancels: str | None = None) -> None:
+    """--wait, --timeout, --poll-seconds; and --cancel-on-timeout when `cancels` names the new run."""
     parser.add_argument(
         "--wait", action="store_true", help="poll until the run is final; the exit code tells the outcome"
     )
@@ -104,14 +72,20 @@ def _add_wait_flags(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="with --wait: seconds between status checks (default 10)",
     )
+    if cancels is not None:
+        parser.add_argument(
+            "--cancel-on-timeout",
+            action="store_true",
+            help=f"with --timeout: cancel {cancels} when the time is up (still exits 5)",
+        )
 
 
 def _add_trigger(subparsers: Any) -> None:
-    parser = _subparser(
+    parser = add_command(
         subparsers,
         "trigger",
         "start a run of a dbt Cloud job, optionally wait for its outcome",
-        run_trigger,
+        command_trigger,
         epilog=WAIT_EPILOG
         + """
 examples:
@@ -135,20 +109,15 @@ examples:
         metavar="COMMAND",
         help='replace the job\'s steps, e.g. "dbt build -s orders"; repeat for several (kept in order)',
     )
-    _add_wait_flags(parser)
-    parser.add_argument(
-        "--cancel-on-timeout",
-        action="store_true",
-        help="with --timeout: cancel the run when the time is up (still exits 5)",
-    )
+    _add_wait_flags(parser, cancels="the run")
 
 
 def _add_status(subparsers: Any) -> None:
-    parser = _subparser(
+    parser = add_command(
         subparsers,
         "status",
         "show one run's status, optionally wait for its outcome",
-        run_status,
+        command_status,
         epilog=WAIT_EPILOG
         + "\nexample:\n  python pipelines/dbt_runs.py status 123456 --wait --timeout 600\n",
     )
@@ -157,11 +126,11 @@ def _add_status(subparsers: Any) -> None:
 
 
 def _add_cancel(subparsers: Any) -> None:
-    parser = _subparser(
+    parser = add_command(
         subparsers,
         "cancel",
         "ask dbt Cloud to cancel a run",
-        run_cancel,
+        command_cancel,
         epilog="exit codes: 0 cancel requested, 8 the run had already finished (nothing cancelled), "
         "3 dbt Cloud API error (also: no such run), 2 usage or configuration\n",
     )
@@ -169,11 +138,11 @@ def _add_cancel(subparsers: Any) -> None:
 
 
 def _add_retry(subparsers: Any) -> None:
-    parser = _subparser(
+    parser = add_command(
         subparsers,
         "retry",
         "retry a failed run from the point of failure, optionally wait for its outcome",
-        run_retry,
+        command_retry,
         epilog=WAIT_EPILOG
         + """
 dbt Cloud retries only the latest run of a job that ended in Error and saved run_results.json (dbt 1.6
@@ -184,20 +153,15 @@ example:
 """,
     )
     parser.add_argument("run_id", type=int, metavar="RUN_ID", help="the failed run to retry")
-    _add_wait_flags(parser)
-    parser.add_argument(
-        "--cancel-on-timeout",
-        action="store_true",
-        help="with --timeout: cancel the retry when the time is up (still exits 5)",
-    )
+    _add_wait_flags(parser, cancels="the retry")
 
 
 def _add_runs(subparsers: Any) -> None:
-    parser = _subparser(
+    parser = add_command(
         subparsers,
         "runs",
         "list recent runs straight from the API, newest first",
-        run_runs,
+        command_runs,
         epilog="""\
 duration_s is finished_at - created_at (queue time included, like dbt Cloud's `duration`); empty while
 a run is open.
@@ -224,11 +188,11 @@ examples:
 
 
 def _add_artifacts(subparsers: Any) -> None:
-    parser = _subparser(
+    parser = add_command(
         subparsers,
         "artifacts",
         "list a finished run's artifacts, or fetch one",
-        run_artifacts,
+        command_artifacts,
         epilog="""\
 examples:
   python pipelines/dbt_runs.py artifacts 123456
@@ -243,9 +207,7 @@ examples:
     parser.add_argument(
         "--step", type=positive_int, metavar="N", help="of this step (1-based); default: the last step"
     )
-    parser.add_argument(
-        "-o", "--output", type=Path, metavar="FILE", help="write the artifact here instead of stdout"
-    )
+    add_output_option(parser, "write the artifact here instead of stdout", metavar="FILE")
 
 
 # -- handlers -----------------------------------------------------------------------------------
@@ -288,7 +250,7 @@ class StatusPrinter:
             say(f"{_now()} run {run.get('id')}: {status_name(run)}")
 
 
-def run_trigger(args: argparse.Namespace) -> int:
+def command_trigger(args: argparse.Namespace) -> int:
     """Trigger, then (with --wait) watch; the outcome becomes the exit code."""
     from . import operations as ops
 
@@ -304,32 +266,21 @@ def run_trigger(args: argparse.Namespace) -> int:
         schema_override=args.schema_override,
         steps_override=args.steps_override,
     )
-    try:
-        say(f"Triggered {ops.describe(run, api.base_url)}")
-        if not args.wait:
-            return EXIT_OK
-        return _wait(api, run, args, cancel_on_timeout=args.cancel_on_timeout)
-    except KeyboardInterrupt as exc:
-        return _stopped_watching(api, run, exc)
+    return _follow_new_run(api, run, args, f"Triggered {ops.describe(run, api.base_url)}")
 
 
-def run_retry(args: argparse.Namespace) -> int:
+def command_retry(args: argparse.Namespace) -> int:
     """Retry a failed run, then (with --wait) watch the retry exactly as `trigger --wait` does."""
     from . import operations as ops
 
     _check_wait_flags(args)
     api = _api()
     run = ops.retry_run(api, args.run_id)
-    try:
-        say(f"Retrying run {args.run_id} from the point of failure: {ops.describe(run, api.base_url)}")
-        if not args.wait:
-            return EXIT_OK
-        return _wait(api, run, args, cancel_on_timeout=args.cancel_on_timeout)
-    except KeyboardInterrupt as exc:
-        return _stopped_watching(api, run, exc)
+    headline = f"Retrying run {args.run_id} from the point of failure: {ops.describe(run, api.base_url)}"
+    return _follow_new_run(api, run, args, headline)
 
 
-def run_status(args: argparse.Namespace) -> int:
+def command_status(args: argparse.Namespace) -> int:
     """Show a run; a final Error/Cancelled run exits 1/4 even without --wait, so scripts can branch."""
     from . import operations as ops
 
@@ -345,7 +296,7 @@ def run_status(args: argparse.Namespace) -> int:
     return _outcome(api, run)
 
 
-def run_cancel(args: argparse.Namespace) -> int:
+def command_cancel(args: argparse.Namespace) -> int:
     from . import operations as ops
 
     api = _api()
@@ -354,7 +305,7 @@ def run_cancel(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_runs(args: argparse.Namespace) -> int:
+def command_runs(args: argparse.Namespace) -> int:
     from . import operations as ops
 
     api = _api()
@@ -366,7 +317,7 @@ def run_runs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_artifacts(args: argparse.Namespace) -> int:
+def command_artifacts(args: argparse.Namespace) -> int:
     """List a run's artifacts, or fetch one to a file or to stdout (bytes as served)."""
     from . import operations as ops
 
@@ -409,6 +360,20 @@ def _check_wait_flags(args: argparse.Namespace) -> None:
     if given:
         verb = "applies" if len(given) == 1 else "apply"
         raise ConfigError(f"{' and '.join(given)} only {verb} with --wait: add --wait.")
+
+
+def _follow_new_run(api: Any, run: JsonDict, args: argparse.Namespace, headline: str) -> int:
+    """After `trigger` or `retry`: the headline naming the new run, then with --wait its outcome.
+
+    Once the run exists, Ctrl-C or SIGTERM only stops the watching: one line with the run's URL.
+    """
+    try:
+        say(headline)
+        if not args.wait:
+            return EXIT_OK
+        return _wait(api, run, args, cancel_on_timeout=args.cancel_on_timeout)
+    except KeyboardInterrupt as exc:
+        return _stopped_watching(api, run, exc)
 
 
 def _default_job_id(job_id: int | None) -> int:

@@ -19,10 +19,9 @@ from typing import Any
 
 from .api import DbtCloudApi
 from .errors import ApiError
-from .settings import JOB_STATE_ALL
+from .settings import JOBS_LIST_PARAMS
 
 LISTINGS = ("jobs", "projects", "environments")
-JOBS_PARAMS = {"state": JOB_STATE_ALL}
 
 Pages = list[list[dict[str, Any]]]
 
@@ -43,7 +42,7 @@ class AccountListings:
     """Reads each listing once per load; projects are shared by the environments listing.
 
     `expected` holds how many objects each listing had at the last load, so a listing's pages can be
-    asked for at once (see `DbtCloudApi.read_listing`).
+    asked for at once (see `DbtCloudApi.iter_pages`, `expected_total`).
     """
 
     def __init__(self, api: DbtCloudApi, expected: dict[str, int] | None = None) -> None:
@@ -69,7 +68,7 @@ class AccountListings:
             return []
 
     def _jobs(self) -> Pages:
-        return self.api.read_listing("jobs/", self.expected.get("jobs", 0), params=JOBS_PARAMS)
+        return self.api.read_listing("jobs/", self.expected.get("jobs", 0), params=JOBS_LIST_PARAMS)
 
     def projects(self) -> Pages:
         with self._lock:

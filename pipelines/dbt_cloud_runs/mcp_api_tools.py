@@ -23,7 +23,7 @@ from .credentials import DbtCloudCredentials, resolve_credentials
 from .errors import ApiError
 from .mcp_answers import JsonDict, json_value, table
 from .run_results import run_results_to_arrow
-from .settings import FINAL_STATUSES, STATUS_BY_NAME
+from .settings import FINAL_STATUSES, RUN_STATUS_PARAMS, STATUS_BY_NAME
 
 MAX_RUNS = 100
 MAX_FAILED_NODES = 25
@@ -34,7 +34,6 @@ FAILED_NODE_STATUSES = ("error", "fail", "runtime error")
 `runtime error`). `warn` and `skipped` are counted, not listed."""
 
 RunId = Annotated[int, Field(description="dbt Cloud run id")]
-STATUS_RUN_STEPS = '["trigger","job","run_steps"]'
 
 
 class ApiTools:
@@ -79,7 +78,7 @@ class ApiTools:
         sha, times, queue and run seconds, link, whether artifacts were saved, and each step's name,
         status and duration (without logs). For why it failed, call get_run_error."""
         api = self.api()
-        run = api.get(f"runs/{run_id}/", params={"include_related": STATUS_RUN_STEPS})
+        run = api.get(f"runs/{run_id}/", params=RUN_STATUS_PARAMS)
         return {"run": run_detail(run, api.base_url)}
 
     def list_run_artifacts(
@@ -101,7 +100,7 @@ class ApiTools:
         When the run saved no artifacts (it failed before dbt ran, e.g. at git clone), the answer has
         dbt Cloud's status message, the failed step and the last lines of its log instead."""
         api = self.api()
-        run = api.get(f"runs/{run_id}/", params={"include_related": STATUS_RUN_STEPS})
+        run = api.get(f"runs/{run_id}/", params=RUN_STATUS_PARAMS)
         answer: JsonDict = {"run": run_summary(run)}
         steps = sorted(run.get("run_steps") or [], key=lambda step: step.get("index") or 0)
         failed_step = next((step for step in reversed(steps) if step.get("status") == ops.STATUS_ERROR), None)

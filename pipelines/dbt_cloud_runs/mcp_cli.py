@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
-from pathlib import Path
 from typing import Any
 
+from .cli_options import add_command, add_database_option, whole_number
 from .errors import EXIT_OK, ConfigError
 
 HTTP_HOST = "127.0.0.1"
@@ -29,24 +29,18 @@ examples:
 """
 
 
-def port_number(value: str) -> int:
-    try:
-        port = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 1-65535, not {value}")
-    return port
+port_number = whole_number(1, 65535, noun="port number")
 
 
 def add_subcommand(subparsers: Any) -> None:
     """Register `mcp` on the main parser's subparsers."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "mcp",
-        help="serve the run history and the dbt Cloud API to AI agents (MCP server)",
+        "serve the run history and the dbt Cloud API to AI agents (MCP server)",
+        command_mcp,
         description="Serve the stored run history and the live dbt Cloud API as MCP tools for AI agents.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--http",
@@ -59,14 +53,7 @@ def add_subcommand(subparsers: Any) -> None:
         action="store_true",
         help="also offer trigger_job_run, cancel_run and retry_run (otherwise they are not listed)",
     )
-    parser.add_argument(
-        "--database",
-        type=Path,
-        metavar="PATH",
-        help="the DuckDB file to read; default: [dbt_cloud] publish_path (the reader copy) when set, "
-        "else the loader's file (DESTINATION__DUCKDB__CREDENTIALS or dbt_runs.duckdb)",
-    )
-    parser.set_defaults(handler=run_mcp)
+    add_database_option(parser)
 
 
 def _check_port_free(port: int) -> None:
@@ -81,7 +68,7 @@ def _check_port_free(port: int) -> None:
             ) from None
 
 
-def run_mcp(args: argparse.Namespace) -> int:
+def command_mcp(args: argparse.Namespace) -> int:
     """Serve until the client closes stdin (stdio) or the process is interrupted (HTTP)."""
     from .mcp_server import build_server
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from contextlib import closing
 from typing import Any
 
 from .api import DbtCloudApi
@@ -33,8 +34,9 @@ from .errors import (
 )
 from .settings import (
     FINAL_STATUSES,
-    PAGE_SIZE,
     RETRY_REFUSALS,
+    RUN_DETAIL_PARAMS,
+    RUNS_LIST_PARAMS,
     STATUS_BY_NAME,
     STATUS_CANCELLED,
     STATUS_ERROR,
@@ -51,10 +53,6 @@ that many 404s before the first successful poll are waited out rather than repor
 NOT_FOUND_PAUSE_SECONDS = 1.0
 """How long `find_run` waits before asking again about a run that answered 404 (`status` right after
 `trigger`); a run id that is really wrong costs NOT_FOUND_RETRIES of these before the error."""
-
-RUN_PARAMS = {"include_related": '["trigger"]'}
-"""Without `include_related=["trigger"]` the API leaves `trigger` (and so the run's cause) null."""
-
 
 
 # -- errors carrying the run --------------------------------------------------------------------
@@ -213,7 +211,7 @@ def trigger_run(
 
 def get_run(api: DbtCloudApi, run_id: int | str) -> JsonDict:
     """One run, with its trigger (cause and overrides); a 404 is raised as the API said it."""
-    return api.get(f"runs/{run_id}/", params=dict(RUN_PARAMS))
+    return api.get(f"runs/{run_id}/", params=RUN_DETAIL_PARAMS)
 
 
 def find_run(
@@ -339,32 +337,27 @@ def list_runs(
 ) -> list[JsonDict]:
     """The newest `limit` runs (optionally of one job / in one status), newest first, with triggers.
 
-    The API serves at most 100 rows a page whatever `limit` asks for, so larger limits are paged with
-    the offset stepping by the rows actually received. Runs created while paging push rows down, so a
-    row may come twice: it is kept once.
+    Paged by `DbtCloudApi.iter_pages` (at most `ceil(limit / 100)` pages, the first asking for no more
+    than `limit` rows). Runs created while paging push rows down, so a row may come twice: it is
+    kept once, and a further page is read only if repeats left fewer than `limit` runs.
     """
-    params: JsonDict = {"order_by": "-created_at", **RUN_PARAMS}
+    if limit < 1:
+        return []
+    params: JsonDict = dict(RUNS_LIST_PARAMS)
     if job_id is not None:
         params["job_definition_id"] = job_id
     if status is not None:
         params["status"] = parse_status(status)
     runs: list[JsonDict] = []
     seen: set[Any] = set()
-    offset = 0
-    while len(runs) < limit:
-        want = min(PAGE_SIZE, limit - len(runs))
-        envelope = api.request("GET", "runs/", params={**params, "limit": want, "offset": offset})
-        page = list(envelope.get("data") or [])
-        if not page:
-            break
-        for run in page:
-            if run.get("id") not in seen and len(runs) < limit:
-                seen.add(run.get("id"))
-                runs.append(run)
-        offset += len(page)
-        total = ((envelope.get("extra") or {}).get("pagination") or {}).get("total_count")
-        if total is not None and offset >= int(total):
-            break
+    with closing(api.iter_pages("runs/", params=params, wanted_rows=limit)) as pages:
+        for page in pages:
+            for run in page:
+                if run.get("id") not in seen:
+                    seen.add(run.get("id"))
+                    runs.append(run)
+                    if len(runs) == limit:
+                        return runs
     return runs
 
 

@@ -69,3 +69,14 @@ STATUS_NAMES: dict[int, str] = {
 OPEN_STATUSES: frozenset[int] = frozenset({STATUS_QUEUED, STATUS_STARTING, STATUS_RUNNING})
 FINAL_STATUSES: frozenset[int] = frozenset({STATUS_SUCCESS, STATUS_ERROR, STATUS_CANCELLED})
 STATUS_BY_NAME: dict[str, int] = {name.lower(): code for code, name in STATUS_NAMES.items()}
+
+# -- request parameters: what every request of a kind sends, in one place ---------------------------
+
+RUN_DETAIL_PARAMS: dict[str, str] = {"include_related": '["trigger"]'}
+"""`GET runs/{id}/`: without `include_related=["trigger"]` the API leaves `trigger` (the cause) null."""
+RUNS_LIST_PARAMS: dict[str, str] = {"order_by": "-created_at", **RUN_DETAIL_PARAMS}
+"""`GET runs/`: newest first (a load stops at the first run older than its cursor), with triggers."""
+RUN_STATUS_PARAMS: dict[str, str] = {"include_related": '["trigger","job","run_steps"]'}
+"""`GET runs/{id}/` for an agent's question about one run: trigger, job name and steps (logs included)."""
+JOBS_LIST_PARAMS: dict[str, str] = {"state": JOB_STATE_ALL}
+"""`GET jobs/`: jobs of every state, so runs of deleted jobs keep their job's name."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fake_time import FakeClock as FakeClock  # re-exported: the operations tests take it from here
+
 BASE_URL = "https://ab123.eu1.dbt.com"
 ACCOUNT_ID = 4242
 TOKEN = "dbtc_operations_test_secret"
@@ -57,18 +59,3 @@ def run_response(run: dict[str, Any]) -> dict[str, Any]:
 
 def not_found() -> dict[str, Any]:
     return {"status_code": 404, "json": error_envelope(404, "Not found.")}
-
-
-class FakeClock:
-    """`clock`/`sleep` pair for `wait_for_run`: sleeping advances the clock, nothing really waits."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds

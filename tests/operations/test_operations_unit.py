@@ -265,18 +265,33 @@ def test_cancel_posts_to_the_cancel_endpoint(api: DbtCloudApi, mock: requests_mo
 # -- list runs --------------------------------------------------------------------------------
 
 
-def install_run_listing(mock: requests_mock.Mocker, total: int, page_cap: int) -> list[dict[str, Any]]:
-    """`GET runs/` over `total` runs (newest first) that serves at most `page_cap` rows a page."""
+def install_run_listing(
+    mock: requests_mock.Mocker, total: int, page_cap: int, arrivals: dict[int, int] | None = None
+) -> list[dict[str, Any]]:
+    """`GET runs/` over `total` runs (newest first) that serves at most `page_cap` rows a page.
+
+    `arrivals` maps an offset to how many new runs are created just before that page is answered
+    (runs created while a client pages push the older rows down). `total_count` is what the
+    listing holds when the page is answered, as the API reports it.
+    """
     runs = [make_run(10_000 - i, 10) for i in range(total)]
+    newest = iter(range(20_000, 30_000))
+    pending = dict(arrivals or {})
 
     def answer(request: Any, context: Any) -> dict[str, Any]:
         q = query(request)
         offset, limit = int(q["offset"][0]), int(q["limit"][0])
+        runs[:0] = [make_run(next(newest), 1) for _ in range(pending.pop(offset, 0))]
         page = runs[offset : offset + min(limit, page_cap)]
-        return envelope(page, pagination={"count": len(page), "total_count": total})
+        return envelope(page, pagination={"count": len(page), "total_count": len(runs)})
 
     mock.get(ROOT + "runs/", json=answer)
     return runs
+
+
+def asked_pages(mock: requests_mock.Mocker) -> list[tuple[int, int]]:
+    """`(offset, limit)` of every `GET runs/`, in offset order (read-ahead may send them out of order)."""
+    return sorted((int(query(r)["offset"][0]), int(query(r)["limit"][0])) for r in mock.request_history)
 
 
 def test_list_runs_pages_past_100_stepping_by_rows_received(
@@ -287,17 +302,60 @@ def test_list_runs_pages_past_100_stepping_by_rows_received(
     listed = ops.list_runs(api, limit=150)
 
     assert [r["id"] for r in listed] == [r["id"] for r in runs[:150]]
-    asked = [(int(query(r)["offset"][0]), int(query(r)["limit"][0])) for r in mock.request_history]
-    assert asked == [(0, 100), (40, 100), (80, 70), (120, 30)]
+    # a host serving 40 a page: each page is completed by asking only for what it lacks
+    assert asked_pages(mock) == [(0, 100), (40, 100), (80, 60), (120, 20), (140, 100)]
     first = query(mock.request_history[0])
     assert first["order_by"] == ["-created_at"]
     assert first["include_related"] == ['["trigger"]']
 
 
+@pytest.mark.parametrize(
+    "limit,pages",
+    [
+        (20, [(0, 20)]),  # one page, of that size
+        (250, [(0, 100), (100, 100), (200, 100)]),  # ceil(250 / 100) pages of 100, nothing ahead past them
+    ],
+)
+def test_list_runs_asks_only_the_pages_it_needs(
+    api: DbtCloudApi, mock: requests_mock.Mocker, limit: int, pages: list[tuple[int, int]]
+) -> None:
+    runs = install_run_listing(mock, total=1000, page_cap=100)
+
+    listed = ops.list_runs(api, limit=limit)
+
+    assert [r["id"] for r in listed] == [r["id"] for r in runs[:limit]]
+    assert asked_pages(mock) == pages
+
+
 def test_list_runs_stops_at_the_end(api: DbtCloudApi, mock: requests_mock.Mocker) -> None:
+    """A page with fewer rows than asked that reaches total_count is the end: nothing more is asked."""
     install_run_listing(mock, total=130, page_cap=100)
     assert len(ops.list_runs(api, limit=500)) == 130
-    assert mock.call_count == 2
+    assert asked_pages(mock) == [(0, 100), (100, 100)]
+
+
+def test_list_runs_ending_on_a_full_page_asks_once_past_it(
+    api: DbtCloudApi, mock: requests_mock.Mocker
+) -> None:
+    """A full last page may have rows pushed past it by new runs: one more page tells, empty here."""
+    install_run_listing(mock, total=200, page_cap=100)
+    assert len(ops.list_runs(api, limit=500)) == 200
+    assert asked_pages(mock) == [(0, 100), (100, 100), (200, 100)]
+
+
+def test_list_runs_drops_runs_repeated_by_new_runs_and_reads_on(
+    api: DbtCloudApi, mock: requests_mock.Mocker
+) -> None:
+    """Three runs created before the second page push three rows of the first page onto it again."""
+    runs = install_run_listing(mock, total=400, page_cap=100, arrivals={100: 3})
+    before = [r["id"] for r in runs]  # the listing as the first page saw it
+
+    listed = ops.list_runs(api, limit=200)
+
+    ids = [r["id"] for r in listed]
+    assert len(ids) == len(set(ids)) == 200
+    assert ids == before[:200], "newest first as first seen; the new runs came after the first page"
+    assert asked_pages(mock) == [(0, 100), (100, 100), (200, 100)], "one more page for the 3 repeats"
 
 
 def test_list_runs_filters(api: DbtCloudApi, mock: requests_mock.Mocker) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import bisect
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
@@ -13,6 +13,7 @@ from dbt_cloud_runs.credentials import DbtCloudCredentials, normalize_base_url
 from dbt_cloud_runs.errors import ConfigError
 from dbt_cloud_runs.rows import RUNS_SCHEMA, parse_timestamp, runs_to_arrow
 from fake_api import ACCOUNT_ID, BASE_URL, T0, TOKEN, FakeDbtCloud, make_run
+from fake_time import FakeClock
 
 
 def api(max_workers: int = 4) -> DbtCloudApi:
@@ -54,6 +55,28 @@ def test_iter_pages_reads_a_small_listing_in_one_request() -> None:
     assert len(fake.requests) == 1
 
 
+def test_iter_pages_ends_at_a_short_page_that_reaches_total_count() -> None:
+    """250 runs: pages at 0, 100, 200; the third has 50 of the 100 asked, so nothing past it is asked."""
+    fake = FakeDbtCloud()
+    fake.add_runs(*[make_run(i, T0 + timedelta(hours=i)) for i in range(1, 251)])
+    with requests_mock.Mocker() as mocker:
+        fake.install(mocker)
+        pages = list(api().iter_pages("runs/"))
+    assert [len(page) for page in pages] == [100, 100, 50]
+    asked = sorted((query["offset"], query["limit"]) for _, _, query in fake.requests)
+    assert asked == [(["0"], ["100"]), (["100"], ["100"]), (["200"], ["100"])]
+
+
+def test_iter_pages_never_asks_for_more_than_100_rows() -> None:
+    fake = FakeDbtCloud()
+    fake.add_runs(*[make_run(i, T0 + timedelta(hours=i)) for i in range(1, 451)])
+    with requests_mock.Mocker() as mocker:
+        fake.install(mocker)
+        pages = list(api().iter_pages("runs/", wanted_rows=1000))
+    assert sum(len(page) for page in pages) == 450
+    assert all(int(query["limit"][0]) <= 100 for _, _, query in fake.requests)
+
+
 def test_closing_the_page_generator_stops_fetching() -> None:
     fake = FakeDbtCloud()
     fake.add_runs(*[make_run(i, T0 + timedelta(hours=i)) for i in range(1, 2001)])
@@ -66,17 +89,48 @@ def test_closing_the_page_generator_stops_fetching() -> None:
     assert len(fake.requests) <= 1 + 2 + 4, "only the first page and a small read-ahead window"
 
 
+def limiter_on(fake: FakeClock, requests_per_minute: int) -> RateLimiter:
+    return RateLimiter(requests_per_minute, clock=fake.clock, sleep=fake.sleep)
+
+
 def test_rate_limiter_bursts_then_spaces_requests() -> None:
-    limiter = RateLimiter(requests_per_minute=1200)  # 20/s, a burst of 60
-    started = time.monotonic()
+    fake = FakeClock()
+    limiter = limiter_on(fake, requests_per_minute=1200)  # 20/s, a burst of 60
     for _ in range(60):
         limiter.wait()
-    burst = time.monotonic() - started
+    assert fake.sleeps == [], "a burst of a twentieth of the minute's budget goes out at once"
     for _ in range(10):
         limiter.wait()
-    spaced = time.monotonic() - started - burst
-    assert burst < 0.2
-    assert 0.4 <= spaced <= 1.0, spaced
+    assert fake.sleeps == pytest.approx([1 / 20] * 10), "then one request per 1/20 s"
+
+
+def test_rate_limiter_refills_while_idle_but_never_past_one_burst() -> None:
+    fake = FakeClock()
+    limiter = limiter_on(fake, requests_per_minute=1200)
+    for _ in range(60):
+        limiter.wait()
+    fake.now += 1.0  # idle for 1 s: 20 tokens back
+    for _ in range(20):
+        limiter.wait()
+    assert fake.sleeps == []
+    limiter.wait()
+    assert fake.sleeps == pytest.approx([1 / 20])
+    fake.now += 3600.0  # idle for an hour: still only one burst of 60
+    fake.sleeps.clear()
+    for _ in range(61):
+        limiter.wait()
+    assert fake.sleeps == pytest.approx([1 / 20])
+
+
+def test_rate_limiter_keeps_every_minute_under_its_budget_plus_one_burst() -> None:
+    fake = FakeClock()
+    limiter = limiter_on(fake, requests_per_minute=4000)
+    sent = []
+    for _ in range(12_000):
+        limiter.wait()
+        sent.append(fake.now)
+    busiest = max(bisect.bisect_left(sent, start + 60.0) - i for i, start in enumerate(sent))
+    assert 4000 <= busiest <= 4000 * 1.05 + 1, busiest
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..cli_options import add_command, add_database_option, add_output_option, whole_number
 from ..errors import EXIT_OK, ConfigError
 
 DEFAULT_OUTPUT = "dbt_runs_report.html"
@@ -35,32 +36,23 @@ examples:
 """
 
 
-def days_argument(value: str) -> int:
-    try:
-        days = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number of days: {value!r}") from None
-    if not 1 <= days <= MAX_DAYS:
-        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_DAYS}, not {value}")
-    return days
+days_argument = whole_number(1, MAX_DAYS, noun="whole number of days")
 
 
 def add_subcommand(subparsers: Any) -> None:
     """Register `report` on the main parser's subparsers."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "report",
-        help="write a self-contained HTML report with charts of the loaded run history",
+        "write a self-contained HTML report with charts of the loaded run history",
+        command_report,
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--output",
-        "-o",
-        type=Path,
+    add_output_option(
+        parser,
+        f"the HTML file to write (default {DEFAULT_OUTPUT}; replaced if it exists)",
         default=Path(DEFAULT_OUTPUT),
-        metavar="PATH",
-        help=f"the HTML file to write (default {DEFAULT_OUTPUT}; replaced if it exists)",
     )
     parser.add_argument(
         "--days",
@@ -70,13 +62,7 @@ def add_subcommand(subparsers: Any) -> None:
         help=f"the window of the headline numbers and daily charts, compared with the N days before "
         f"(default {DEFAULT_DAYS})",
     )
-    parser.add_argument(
-        "--database",
-        metavar="PATH",
-        help="the DuckDB file to read; default: [dbt_cloud] publish_path (the reader copy) if set, else "
-        "DESTINATION__DUCKDB__CREDENTIALS, else dbt_runs.duckdb in the working directory",
-    )
-    parser.set_defaults(handler=run_report)
+    add_database_option(parser)
 
 
 def write_report(database: str | Path | None, output: Path, days: int = DEFAULT_DAYS) -> Path:
@@ -116,7 +102,7 @@ def write_report(database: str | Path | None, output: Path, days: int = DEFAULT_
     return output
 
 
-def run_report(args: argparse.Namespace) -> int:
+def command_report(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     written = write_report(args.database, args.output, args.days)
     size_kb = written.stat().st_size / 1024
