@@ -323,8 +323,9 @@ class DbtCloudApi:
         - `first`: the first page's envelope when the caller already has it (the load's head).
         - `version`: the API root (3 for projects and environments).
         - `wanted_rows`: how many rows the caller means to read (`runs --limit N`): the first page
-          asks for no more than that and nothing is fetched ahead past it, so at most
-          `ceil(wanted_rows / PAGE_SIZE)` pages are asked for unless the caller asks for more pages
+          asks for no more than that, the last planned page only for the rows still wanted, and
+          nothing is fetched ahead past it, so at most `ceil(wanted_rows / PAGE_SIZE)` pages and
+          `wanted_rows` rows are asked for unless the caller asks for more pages
           (after dropping repeats), which then come one at a time.
         - `expected_total`: how many rows the listing had last time (a load's jobs, projects,
           environments): the first page and every page that size needs, plus one past it to see the
@@ -336,11 +337,11 @@ class DbtCloudApi:
             ahead: dict[int, Future[list[JsonDict]]] = {}
             pending: deque[tuple[int, Future[list[JsonDict]]]] = deque()
 
-            def fetch(offset: int) -> Future[list[JsonDict]]:
+            def fetch(offset: int, limit: int = PAGE_SIZE) -> Future[list[JsonDict]]:
                 """The page at `offset`: asked for at once when it was not asked for ahead."""
                 future = ahead.pop(offset, None)
                 if future is None:
-                    future = pool.submit(self._page, path, base, offset, version)
+                    future = pool.submit(self._page, path, base, offset, version, limit)
                 return future
 
             try:
@@ -361,6 +362,12 @@ class DbtCloudApi:
                 next_offset = len(rows)
                 end = total if wanted_rows is None else min(total, wanted_rows)
                 planned = iter(range(next_offset, end, PAGE_SIZE))
+
+                def asked_for(offset: int) -> int:
+                    """A `wanted_rows` read asks its last planned page for only the rows still wanted."""
+                    cut_short = wanted_rows is not None and wanted_rows < total
+                    return min(PAGE_SIZE, end - offset) if cut_short else PAGE_SIZE
+
                 max_in_flight = max(1, 2 * self.max_workers)
                 window = 1
                 while True:
@@ -368,7 +375,7 @@ class DbtCloudApi:
                         offset = next(planned, None)
                         if offset is None:
                             break
-                        pending.append((offset, fetch(offset)))
+                        pending.append((offset, fetch(offset, asked_for(offset))))
                     if not pending:
                         break
                     offset, future = pending.popleft()
@@ -378,7 +385,7 @@ class DbtCloudApi:
                     window = min(max_in_flight, window * 2)
                     yield page
                     next_offset = offset + len(page)
-                    if is_last(offset, page, PAGE_SIZE):
+                    if is_last(offset, page, asked_for(offset)):
                         return
                 # rows pushed past the first page's total_count by runs created while we paged
                 while True:

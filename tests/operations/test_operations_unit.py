@@ -302,8 +302,9 @@ def test_list_runs_pages_past_100_stepping_by_rows_received(
     listed = ops.list_runs(api, limit=150)
 
     assert [r["id"] for r in listed] == [r["id"] for r in runs[:150]]
-    # a host serving 40 a page: each page is completed by asking only for what it lacks
-    assert asked_pages(mock) == [(0, 100), (40, 100), (80, 60), (120, 20), (140, 100)]
+    # a host serving 40 a page: each page is completed by asking only for what it lacks, and the last
+    # one asks only for the 10 runs still wanted
+    assert asked_pages(mock) == [(0, 100), (40, 100), (80, 60), (120, 20), (140, 10)]
     first = query(mock.request_history[0])
     assert first["order_by"] == ["-created_at"]
     assert first["include_related"] == ['["trigger"]']
@@ -313,7 +314,7 @@ def test_list_runs_pages_past_100_stepping_by_rows_received(
     "limit,pages",
     [
         (20, [(0, 20)]),  # one page, of that size
-        (250, [(0, 100), (100, 100), (200, 100)]),  # ceil(250 / 100) pages of 100, nothing ahead past them
+        (250, [(0, 100), (100, 100), (200, 50)]),  # ceil(250 / 100) pages, the last asking for the 50 left
     ],
 )
 def test_list_runs_asks_only_the_pages_it_needs(
