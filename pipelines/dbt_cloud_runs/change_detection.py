@@ -54,7 +54,11 @@ def fetch_head(api: DbtCloudApi, open_run_ids: list[int], stored: StoredHead) ->
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dbt-cloud-head") as pool:
         runs = pool.submit(api.first_page, "runs/", RUNS_LIST_PARAMS)
         # how listings are read (jobs of every state, v3 projects/environments) lives in listings.py
-        account = AccountListings(api, {name: len(stored.listings.get(name, {})) for name in LISTINGS})
+        account = AccountListings(
+            api,
+            {name: len(stored.listings.get(name, {})) for name in LISTINGS},
+            known_project_ids=sorted(stored.listings.get("projects", {})),
+        )
         listings = {name: pool.submit(account.read, name) for name in LISTINGS}
         open_runs = [
             pool.submit(_read_one, api, f"runs/{run_id}/", RUN_DETAIL_PARAMS) for run_id in open_run_ids

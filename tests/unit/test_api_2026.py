@@ -134,6 +134,31 @@ def test_listings_use_v3_and_jobs_of_every_state(fake: FakeDbtCloud) -> None:
     assert [query["state"] for _, path, query in fake.requests if path == "jobs"] == [["all"]]
 
 
+def test_environments_of_known_projects_are_asked_at_once_and_the_listing_still_decides(
+    fake: FakeDbtCloud,
+) -> None:
+    """The last load's projects (10 and 12) have their environments asked for alongside the projects
+    listing; project 12 is gone (its answer, a 404, is dropped) and project 11 is new (asked after)."""
+    fake.projects.append({"id": 11, "account_id": ACCOUNT_ID, "name": "Finance", "state": 1})
+    fake.environments.append({"id": 111, "account_id": ACCOUNT_ID, "project_id": 11, "name": "Prod"})
+    account = listings.AccountListings(client(), known_project_ids=[10, 12])
+    envs = [env["id"] for page in account.read("environments") for env in page]
+    assert envs == [100, 111]
+    paths = sorted(path for _, path, _ in fake.requests)
+    assert paths == [
+        "v3/projects",
+        "v3/projects/10/environments",
+        "v3/projects/11/environments",
+        "v3/projects/12/environments",
+    ]
+
+
+def test_known_projects_on_an_older_host_still_fall_back_to_v2(fake: FakeDbtCloud) -> None:
+    fake.v3 = False
+    account = listings.AccountListings(client(), known_project_ids=[10])
+    assert [e["id"] for page in account.read("environments") for e in page] == [100]
+
+
 def test_an_older_host_without_v3_falls_back_to_v2_and_says_so_once(fake: FakeDbtCloud, capsys) -> None:
     fake.v3 = False
     account = listings.AccountListings(client())
