@@ -16,7 +16,7 @@ from typing import Any
 
 from .cli_options import add_command, add_output_option, positive_float, positive_int
 from .errors import EXIT_OK, ConfigError, Interrupted, interrupt_exit_code
-from .settings import STATUS_BY_NAME
+from .settings import DEFAULT_CAUSE, DEFAULT_POLL_SECONDS, DEFAULT_RUNS_LIMIT, STATUS_BY_NAME
 from .text_table import format_table
 
 JsonDict = dict[str, Any]
@@ -68,9 +68,9 @@ def _add_wait_flags(parser: argparse.ArgumentParser, cancels: str | None = None)
     parser.add_argument(
         "--poll-seconds",
         type=positive_float,
-        default=10.0,
+        default=DEFAULT_POLL_SECONDS,
         metavar="SECONDS",
-        help="with --wait: seconds between status checks (default 10)",
+        help=f"with --wait: seconds between status checks (default {DEFAULT_POLL_SECONDS:g})",
     )
     if cancels is not None:
         parser.add_argument(
@@ -98,7 +98,7 @@ examples:
         "job_id", nargs="?", type=int, metavar="JOB_ID", help="the job to run; default: [dbt_cloud] job_id"
     )
     parser.add_argument(
-        "--cause", default="Triggered via API", help='why, shown in dbt Cloud (default "Triggered via API")'
+        "--cause", default=DEFAULT_CAUSE, help=f'why, shown in dbt Cloud (default "{DEFAULT_CAUSE}")'
     )
     parser.add_argument("--git-branch", metavar="BRANCH", help="run this branch instead of the job's")
     parser.add_argument("--git-sha", metavar="SHA", help="run this commit")
@@ -181,9 +181,9 @@ examples:
     parser.add_argument(
         "--limit",
         type=positive_int,
-        default=20,
+        default=DEFAULT_RUNS_LIMIT,
         metavar="N",
-        help="how many runs (default 20; >100 is paged)",
+        help=f"how many runs (default {DEFAULT_RUNS_LIMIT}; >100 is paged)",
     )
 
 

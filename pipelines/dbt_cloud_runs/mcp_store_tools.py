@@ -23,6 +23,7 @@ from pydantic import Field
 from .errors import DestinationError
 from .mcp_answers import JsonDict, table
 from .mcp_query import check_select
+from .settings import STATUS_CANCELLED, STATUS_ERROR, STATUS_SUCCESS
 from .store import read_only_connection
 
 STATEMENT_SECONDS = 10.0
@@ -154,12 +155,13 @@ class StoreTools:
         with self._connection() as connection:
             summary_row = connection.execute(
                 f"""SELECT count(*) AS runs,
-                        count(*) FILTER (WHERE status = 10) AS successes,
-                        count(*) FILTER (WHERE status = 20) AS errors,
-                        count(*) FILTER (WHERE status = 30) AS cancelled,
+                        count(*) FILTER (WHERE status = {STATUS_SUCCESS}) AS successes,
+                        count(*) FILTER (WHERE status = {STATUS_ERROR}) AS errors,
+                        count(*) FILTER (WHERE status = {STATUS_CANCELLED}) AS cancelled,
                         count(*) FILTER (WHERE NOT coalesce(is_final, false)) AS open,
-                        count(*) FILTER (WHERE status = 10)
-                            / nullif(count(*) FILTER (WHERE status IN (10, 20)), 0) AS success_rate,
+                        count(*) FILTER (WHERE status = {STATUS_SUCCESS}) / nullif(
+                            count(*) FILTER (WHERE status IN ({STATUS_SUCCESS}, {STATUS_ERROR})), 0
+                        ) AS success_rate,
                         quantile_cont(run_seconds, 0.5) AS p50_run_seconds,
                         max(run_seconds) AS max_run_seconds
                     {window}""",

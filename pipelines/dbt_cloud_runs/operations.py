@@ -33,6 +33,9 @@ from .errors import (
     DbtCloudError,
 )
 from .settings import (
+    DEFAULT_CAUSE,
+    DEFAULT_POLL_SECONDS,
+    DEFAULT_RUNS_LIMIT,
     FINAL_STATUSES,
     RETRY_REFUSALS,
     RUN_DETAIL_PARAMS,
@@ -45,8 +48,6 @@ from .settings import (
 
 JsonDict = dict[str, Any]
 
-DEFAULT_CAUSE = "Triggered via API"
-DEFAULT_POLL_SECONDS = 10.0
 NOT_FOUND_RETRIES = 3
 """A run polled right after it was triggered answers 404 in about 1% of cases (seen by other clients);
 that many 404s before the first successful poll are waited out rather than reported."""
@@ -333,7 +334,7 @@ def list_runs(
     api: DbtCloudApi,
     job_id: int | str | None = None,
     status: int | str | None = None,
-    limit: int = 20,
+    limit: int = DEFAULT_RUNS_LIMIT,
 ) -> list[JsonDict]:
     """The newest `limit` runs (optionally of one job / in one status), newest first, with triggers.
 

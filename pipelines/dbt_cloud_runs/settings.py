@@ -80,3 +80,13 @@ RUN_STATUS_PARAMS: dict[str, str] = {"include_related": '["trigger","job","run_s
 """`GET runs/{id}/` for an agent's question about one run: trigger, job name and steps (logs included)."""
 JOBS_LIST_PARAMS: dict[str, str] = {"state": JOB_STATE_ALL}
 """`GET jobs/`: jobs of every state, so runs of deleted jobs keep their job's name."""
+
+# -- command defaults: trigger, status, runs and the Python helpers share them ----------------------
+
+DEFAULT_CAUSE = "Triggered via API"
+"""The `cause` a triggered run shows in dbt Cloud when none is given (the API requires one)."""
+DEFAULT_POLL_SECONDS = 10.0
+"""Seconds between status checks while waiting for a run."""
+DEFAULT_RUNS_LIMIT = 20
+"""How many runs `runs` lists by default."""
+
