@@ -60,6 +60,11 @@ def entry_point_env(
     return env
 
 
+def entry_point_command(*args: str) -> list[str]:
+    """The command line a scheduler runs: this interpreter and the entry point script."""
+    return [sys.executable, str(ENTRY_POINT), *args]
+
+
 def start_entry_point(
     sim: DbtCloudSimulator | None,
     workdir: Path,
@@ -70,7 +75,7 @@ def start_entry_point(
     pipes, stdin is empty as under a scheduler."""
     workdir.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
-        [sys.executable, str(ENTRY_POINT), *args],
+        entry_point_command(*args),
         cwd=workdir,
         env=entry_point_env(sim, workdir, extra_env),
         stdin=subprocess.DEVNULL,
@@ -92,7 +97,7 @@ def run_entry_point(
     env = entry_point_env(sim, workdir, extra_env)
     workdir.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
-        [sys.executable, str(ENTRY_POINT), *args],
+        entry_point_command(*args),
         cwd=workdir,
         env=env,
         stdin=subprocess.DEVNULL,
