@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -27,14 +25,13 @@ import requests
 from dbt_cloud_runs.mcp_answers import json_value
 from dbt_cloud_runs.mcp_server import WRITE_TOOLS
 from dbt_cloud_simulator import DbtCloudSimulator
+from entry_point import ENTRY_POINT, run_entry_point, simulator_env, start_entry_point
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult
 
 pytestmark = pytest.mark.e2e
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ENTRY_POINT = REPO_ROOT / "pipelines" / "dbt_runs.py"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 TOKEN = "dbtc_mcp_e2e_secret_token_value"
 READ_TOOLS = {
@@ -62,33 +59,11 @@ def sim() -> Any:
         yield simulator
 
 
-def api_env(sim: DbtCloudSimulator, workdir: Path) -> dict[str, str]:
-    return {
-        "DBT_CLOUD__API_TOKEN": TOKEN,
-        "DBT_CLOUD__ACCOUNT_ID": str(sim.account_id),
-        "DBT_CLOUD__BASE_URL": sim.base_url,
-        "DLT_DATA_DIR": str(workdir / "dlt"),
-        "RUNTIME__DLTHUB_TELEMETRY": "false",
-        "RUNTIME__REQUEST_MAX_ATTEMPTS": "2",
-        "RUNTIME__REQUEST_BACKOFF_FACTOR": "0.01",
-    }
-
-
-def run_load(sim: DbtCloudSimulator, workdir: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_CLOUD__", "DESTINATION__"))}
-    env.update(api_env(sim, workdir))
-    proc = subprocess.run(
-        [sys.executable, str(ENTRY_POINT)], cwd=workdir, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert TOKEN not in proc.stdout + proc.stderr
-    return proc
-
-
 @pytest.fixture(scope="module")
 def store(sim: DbtCloudSimulator, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store loaded by the real loader (artifacts on), shared by the read-only tests."""
     workdir = tmp_path_factory.mktemp("mcp_store")
-    proc = run_load(sim, workdir)
+    proc = run_entry_point(sim, workdir)
     assert proc.returncode == 0, proc.stderr
     return workdir / "dbt_runs.duckdb"
 
@@ -169,14 +144,14 @@ def api_get(sim: DbtCloudSimulator, path: str, **params: Any) -> Any:
 def test_write_tools_are_listed_only_with_allow_writes(sim: DbtCloudSimulator, store: Path) -> None:
     async def scenario() -> None:
         async with mcp_server(
-            store.parent, "--database", str(store), env=api_env(sim, store.parent)
+            store.parent, "--database", str(store), env=simulator_env(sim, store.parent)
         ) as server:
             tools = (await server.client.list_tools()).tools
             assert {tool.name for tool in tools} == READ_TOOLS
             assert all(tool.description and len(tool.description) > 80 for tool in tools)
             assert all(tool.annotations and tool.annotations.read_only_hint for tool in tools)
             assert "Unknown tool" in await server.error("trigger_job_run", {"job_id": 1})
-        async with mcp_server(store.parent, "--allow-writes", env=api_env(sim, store.parent)) as server:
+        async with mcp_server(store.parent, "--allow-writes", env=simulator_env(sim, store.parent)) as server:
             names = {tool.name for tool in (await server.client.list_tools()).tools}
             assert names == READ_TOOLS | set(WRITE_TOOLS)
 
@@ -338,7 +313,7 @@ def test_api_read_tools_against_the_simulator(sim: DbtCloudSimulator, tmp_path: 
     finished = next(run for run in successes if run["artifacts_saved"])
 
     async def scenario() -> None:
-        async with mcp_server(tmp_path, env=api_env(sim, tmp_path)) as server:
+        async with mcp_server(tmp_path, env=simulator_env(sim, tmp_path)) as server:
             listed = await server.answer("list_runs", {"limit": 5})
             assert [row["id"] for row in listed["rows"]] == [run["id"] for run in newest]
             assert listed["truncated"] is True and listed["row_count"] == 5
@@ -397,7 +372,7 @@ def test_write_tools_trigger_cancel_retry(sim: DbtCloudSimulator, tmp_path: Path
         raise AssertionError(f"run {run_id} did not finish")
 
     async def scenario() -> None:
-        async with mcp_server(tmp_path, "--allow-writes", env=api_env(sim, tmp_path)) as server:
+        async with mcp_server(tmp_path, "--allow-writes", env=simulator_env(sim, tmp_path)) as server:
             sim.trigger_plan(queue_seconds=30, run_seconds=30, outcome=10)
             started = (
                 await server.answer(
@@ -447,14 +422,14 @@ def test_a_load_holding_the_store_gives_an_error_not_a_hang(store: Path) -> None
 
 
 def test_an_idle_server_does_not_make_a_load_fail(sim: DbtCloudSimulator, tmp_path: Path) -> None:
-    assert run_load(sim, tmp_path).returncode == 0
+    assert run_entry_point(sim, tmp_path).returncode == 0
     db = tmp_path / "dbt_runs.duckdb"
 
     async def scenario() -> None:
         async with mcp_server(tmp_path, "--database", str(db)) as server:
             before = await server.answer("job_health", {"limit": 1})
             sim.advance(hours=2)
-            load = await asyncio.to_thread(run_load, sim, tmp_path)  # the server stays up, idle
+            load = await asyncio.to_thread(run_entry_point, sim, tmp_path)  # the server stays up, idle
             assert load.returncode == 0, load.stderr
             after = await server.answer("job_health", {"limit": 1})
             assert after["as_of"] > before["as_of"]
@@ -466,15 +441,7 @@ def test_streamable_http(sim: DbtCloudSimulator, store: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_CLOUD__", "DESTINATION__"))}
-    env.update(api_env(sim, store.parent))
-    server = subprocess.Popen(
-        [sys.executable, str(ENTRY_POINT), "mcp", "--http", str(port), "--database", str(store)],
-        cwd=store.parent,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = start_entry_point(sim, store.parent, "mcp", "--http", str(port), "--database", str(store))
     try:
         assert server.stderr is not None
         assert f"http://127.0.0.1:{port}/mcp" in server.stderr.readline()
@@ -510,13 +477,13 @@ def test_store_calls_during_a_load_answer_data_or_try_again(sim: DbtCloudSimulat
     """An agent calling store tools back to back while a load runs: every call answers (data or the
     "try again" error) instead of hanging or crashing the server, and the load, which waits out the
     server's short reads, succeeds."""
-    assert run_load(sim, tmp_path).returncode == 0
+    assert run_entry_point(sim, tmp_path).returncode == 0
     db = tmp_path / "dbt_runs.duckdb"
 
     async def scenario() -> None:
         async with mcp_server(tmp_path, "--database", str(db)) as server:
             sim.advance(hours=12)
-            load = asyncio.create_task(asyncio.to_thread(run_load, sim, tmp_path))
+            load = asyncio.create_task(asyncio.to_thread(run_entry_point, sim, tmp_path))
             answers, errors = 0, []
             while not load.done():
                 result = await server.call("job_health", {"limit": 1})

@@ -1,85 +1,31 @@
-"""What the end-to-end tests share: the entry point run as a scheduler runs it, and ground truth.
+"""What the end-to-end tests share: ground truth from the simulator, and the store read back.
 
-Ground truth is read from the simulator over HTTP; the store is read with DuckDB, read-only.
+The entry point itself is run by `tests/entry_point.py`. Ground truth is read from the simulator over
+HTTP; the store is read with DuckDB, read-only.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import requests
 from dbt_cloud_runs.converters import parse_timestamp
 from dbt_cloud_simulator import DbtCloudSimulator
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ENTRY_POINT = REPO_ROOT / "pipelines" / "dbt_runs.py"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 TOKEN = "dbtc_e2e_secret_token_value"
-
-
-def pipeline_env(
-    sim: DbtCloudSimulator, workdir: Path, extra_env: dict[str, str] | None = None
-) -> dict[str, str]:
-    """The environment of a scheduled load against the simulator, with its own state dir."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_CLOUD__", "DESTINATION__"))}
-    env.update(
-        {
-            "DBT_CLOUD__API_TOKEN": TOKEN,
-            "DBT_CLOUD__ACCOUNT_ID": str(sim.account_id),
-            "DBT_CLOUD__BASE_URL": sim.base_url + "/",
-            "DLT_DATA_DIR": str(workdir / "dlt"),
-            "RUNTIME__DLTHUB_TELEMETRY": "false",
-            "RUNTIME__REQUEST_MAX_ATTEMPTS": "6",
-            "RUNTIME__REQUEST_BACKOFF_FACTOR": "0.05",
-            "RUNTIME__REQUEST_MAX_RETRY_DELAY": "1",
-            **(extra_env or {}),
-        }
-    )
-    return env
-
-
-def start_pipeline(
-    sim: DbtCloudSimulator, workdir: Path, *args: str, extra_env: dict[str, str] | None = None
-) -> subprocess.Popen[str]:
-    """The entry point started in the background (to signal or kill it)."""
-    return subprocess.Popen(
-        [sys.executable, str(ENTRY_POINT), *args],
-        cwd=workdir,
-        env=pipeline_env(sim, workdir, extra_env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def run_pipeline(
-    sim: DbtCloudSimulator, workdir: Path, *args: str, extra_env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """The entry point run to its end; never a traceback, never the token."""
-    proc = subprocess.run(
-        [sys.executable, str(ENTRY_POINT), *args],
-        cwd=workdir,
-        env=pipeline_env(sim, workdir, extra_env),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert TOKEN not in proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc
+STORE = "dbt_runs.duckdb"
+"""The DuckDB file a load writes in its working directory by default."""
 
 
 def api_runs(sim: DbtCloudSimulator) -> dict[int, tuple[int, datetime | None]]:
     """Every run the simulator serves now: id -> (status, finished_at), read over HTTP."""
     url = f"{sim.base_url}/api/v2/accounts/{sim.account_id}/runs/"
-    headers = {"Authorization": f"Token {TOKEN}"}
+    headers = {"Authorization": f"Token {sim.token}"}
     runs: dict[int, tuple[int, datetime | None]] = {}
     offset = 0
     while True:
@@ -92,14 +38,43 @@ def api_runs(sim: DbtCloudSimulator) -> dict[int, tuple[int, datetime | None]]:
             return runs
 
 
+def runs_read_by_id(sim: DbtCloudSimulator) -> set[int]:
+    """The runs the simulator was asked for one by one (`GET .../runs/{id}/`) since its requests were
+    last reset: how a load re-reads the runs it stored as open."""
+    by_id = re.compile(rf"/accounts/{sim.account_id}/runs/(\d+)/?$")
+    return {
+        int(match.group(1))
+        for request in sim.requests
+        if request["method"] == "GET" and (match := by_id.search(request["path"]))
+    }
+
+
+def one(database: Path, sql: str) -> tuple[Any, ...]:
+    """The first row of `sql` on a DuckDB file (`database` may be a load's working directory)."""
+    path = database / STORE if database.is_dir() else database
+    with duckdb.connect(str(path), read_only=True) as con:
+        row = con.execute(sql).fetchone()
+    assert row is not None, sql
+    return row
+
+
+def scalar(database: Path, sql: str) -> Any:
+    """The one value `sql` answers on a DuckDB file (or a load's working directory)."""
+    return one(database, sql)[0]
+
+
 def stored_runs(workdir: Path) -> dict[int, tuple[int, datetime | None]]:
-    with duckdb.connect(str(workdir / "dbt_runs.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(workdir / STORE), read_only=True) as con:
         rows = con.execute("SELECT id, status, finished_at FROM dbt_cloud.runs").fetchall()
         count, distinct = con.execute("SELECT count(*), count(DISTINCT id) FROM dbt_cloud.runs").fetchone()
     assert count == distinct, "no run stored twice"
     return {row[0]: (row[1], row[2]) for row in rows}
 
 
-def scalar(workdir: Path, sql: str):
-    with duckdb.connect(str(workdir / "dbt_runs.duckdb"), read_only=True) as con:
-        return con.execute(sql).fetchone()[0]
+def dlt_loads_and_checks(workdir: Path) -> tuple[int, int]:
+    """(dlt loads run, unchanged-load checks recorded): a load that found nothing new adds a check and
+    leaves dlt's loads alone; one that wrote rows adds a dlt load."""
+    return one(
+        workdir,
+        "SELECT (SELECT count(*) FROM dbt_cloud._dlt_loads), (SELECT count(*) FROM dbt_cloud.load_checks)",
+    )

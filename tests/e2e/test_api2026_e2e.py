@@ -8,17 +8,14 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pytest
 from dbt_cloud_simulator import DbtCloudSimulator
-from test_load_e2e import TOKEN, run_pipeline
+from e2e_support import NOW, TOKEN, one
+from entry_point import error_lines, run_entry_point
 
 pytestmark = pytest.mark.e2e
-
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -27,15 +24,10 @@ def sim() -> Iterator[DbtCloudSimulator]:
         yield simulator
 
 
-def one(workdir: Path, sql: str) -> tuple:
-    with duckdb.connect(str(workdir / "dbt_runs.duckdb"), read_only=True) as con:
-        return con.execute(sql).fetchone()
-
-
 def cli(sim: DbtCloudSimulator, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """A job subcommand, run like the load (a subprocess of the entry point), polling fast."""
     fast = ("--poll-seconds", "0.1") if "--wait" in args else ()
-    return run_pipeline(sim, tmp_path, *args, *fast)
+    return run_entry_point(sim, tmp_path, *args, *fast)
 
 
 def triggered_run_id(output: str) -> int:
@@ -44,12 +36,8 @@ def triggered_run_id(output: str) -> int:
     return int(match.group(1))
 
 
-def error_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.startswith("error:")]
-
-
 def test_without_a_base_url_a_load_sends_nothing_and_exits_2(sim: DbtCloudSimulator, tmp_path: Path) -> None:
-    proc = run_pipeline(sim, tmp_path, extra_env={"DBT_CLOUD__BASE_URL": ""})
+    proc = run_entry_point(sim, tmp_path, extra_env={"DBT_CLOUD__BASE_URL": ""})
     assert proc.returncode == 2
     (line,) = error_lines(proc.stderr)
     assert "base_url" in line and "Account settings" in line
@@ -59,7 +47,7 @@ def test_without_a_base_url_a_load_sends_nothing_and_exits_2(sim: DbtCloudSimula
 def test_first_load_names_the_job_of_every_run_even_of_jobs_deleted_before(
     sim: DbtCloudSimulator, tmp_path: Path
 ) -> None:
-    proc = run_pipeline(sim, tmp_path, "--no-artifacts")
+    proc = run_entry_point(sim, tmp_path, "--no-artifacts")
     assert proc.returncode == 0, proc.stderr
     assert one(tmp_path, "SELECT count(*) FROM dbt_cloud.runs") == (400,)
     assert one(tmp_path, "SELECT count(*) FROM dbt_cloud.runs_enriched WHERE job_name IS NULL") == (0,)
@@ -85,7 +73,7 @@ def test_an_older_host_without_v3_loads_from_v2_and_says_so_once(
     sim: DbtCloudSimulator, tmp_path: Path
 ) -> None:
     sim.v3 = False
-    proc = run_pipeline(sim, tmp_path, "--no-artifacts")
+    proc = run_entry_point(sim, tmp_path, "--no-artifacts")
     assert proc.returncode == 0, proc.stderr
     warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "v2" in warnings[0]
@@ -97,7 +85,7 @@ def test_a_20_second_cooldown_is_waited_out_and_nothing_is_missing(
 ) -> None:
     sim.cooldown(20)  # starts with the load's first request; 429s without Retry-After
     started = time.monotonic()
-    proc = run_pipeline(
+    proc = run_entry_point(
         sim, tmp_path, "--no-artifacts", extra_env={"DBT_CLOUD__RATE_LIMIT_COOLDOWN_SECONDS": "20"}
     )
     assert proc.returncode == 0, proc.stderr
@@ -113,12 +101,12 @@ def test_a_bad_body_once_is_retried_and_one_that_persists_fails_with_what_came(
     sim: DbtCloudSimulator, tmp_path: Path
 ) -> None:
     sim.inject("html", count=1, path_contains="/runs/")
-    proc = run_pipeline(sim, tmp_path, "--no-artifacts")
+    proc = run_entry_point(sim, tmp_path, "--no-artifacts")
     assert proc.returncode == 0, proc.stderr
     assert one(tmp_path, "SELECT count(*) FROM dbt_cloud.runs") == (400,)
 
     sim.inject("truncated", count=None, path_contains="/jobs/")
-    proc = run_pipeline(sim, tmp_path, "--no-artifacts")
+    proc = run_entry_point(sim, tmp_path, "--no-artifacts")
     assert proc.returncode == 3
     (line,) = error_lines(proc.stderr)
     assert "cut-off JSON" in line and "jobs/" in line

@@ -5,23 +5,23 @@ Ground truth is read from the simulator over HTTP; after each load the DuckDB co
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from dbt_cloud_simulator import DbtCloudSimulator
-from e2e_support import ENTRY_POINT, TOKEN, api_runs, run_pipeline, scalar, stored_runs
+from e2e_support import TOKEN, api_runs, runs_read_by_id, scalar, stored_runs
+from entry_point import error_lines, run_entry_point
 
 pytestmark = pytest.mark.e2e
 
 
 def test_first_load_then_time_moves(sim: DbtCloudSimulator, workdir: Path) -> None:
-    first = run_pipeline(sim, workdir)
+    first = run_entry_point(sim, workdir)
     assert first.returncode == 0, first.stderr
-    assert "Runs: 1500 new, 0 stored runs rewritten" in first.stdout
     assert stored_runs(workdir) == api_runs(sim)
+    assert scalar(workdir, "SELECT count(DISTINCT _dlt_load_id) FROM dbt_cloud.runs") == 1, (
+        "one load wrote all"
+    )
     open_before = set(sim.open_run_ids())
     assert open_before, "the synthetic account has open runs near now"
     assert scalar(workdir, "SELECT count(*) FROM dbt_cloud.jobs") == 120
@@ -31,13 +31,14 @@ def test_first_load_then_time_moves(sim: DbtCloudSimulator, workdir: Path) -> No
     deleted_job = sim.jobs()[0]
     sim.delete_job(deleted_job["id"])
     sim.advance(hours=6)
-    second = run_pipeline(sim, workdir)
+    sim.reset_requests()
+    second = run_entry_point(sim, workdir)
     assert second.returncode == 0, second.stderr
     truth = api_runs(sim)
     assert len(truth) > 1500, "time moved: new runs arrived"
     assert stored_runs(workdir) == truth, "new runs in, open runs final, nothing lost"
     still_open = {run_id for run_id in open_before if truth[run_id][0] in (1, 2, 3)}
-    assert f"{len(open_before)} (" in second.stdout.split("Open runs re-read: ")[1]
+    assert open_before <= runs_read_by_id(sim), "every run stored as open was re-read by id"
     assert len(still_open) < len(open_before)
     assert (
         scalar(workdir, f"SELECT name FROM dbt_cloud.jobs WHERE id = {deleted_job['id']}")
@@ -57,7 +58,7 @@ def test_faults_are_retried_and_nothing_is_lost(sim: DbtCloudSimulator, workdir:
     sim.inject("429", count=2, retry_after=1, path_contains="/runs/")
     sim.inject("503", count=2, path_contains="/runs/")
     sim.inject("drop", count=2, path_contains="/jobs/")
-    proc = run_pipeline(sim, workdir)
+    proc = run_entry_point(sim, workdir)
     assert proc.returncode == 0, proc.stderr
     assert stored_runs(workdir) == api_runs(sim)
     statuses = [request["status"] for request in sim.requests]
@@ -65,55 +66,41 @@ def test_faults_are_retried_and_nothing_is_lost(sim: DbtCloudSimulator, workdir:
 
 
 def test_persistent_5xx_fails_clearly_loses_nothing_and_heals(sim: DbtCloudSimulator, workdir: Path) -> None:
-    assert run_pipeline(sim, workdir).returncode == 0
+    assert run_entry_point(sim, workdir).returncode == 0
     before = stored_runs(workdir)
     sim.advance(hours=30)
     sim.inject("500", count=None, path_contains="/runs/")
-    failed = run_pipeline(sim, workdir)
+    failed = run_entry_point(sim, workdir)
     assert failed.returncode == 3
-    errors = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "kept failing with 500" in errors[0] and "next load" in errors[0]
+    (line,) = error_lines(failed.stderr)
+    assert "kept failing with 500" in line and "next load" in line
     assert stored_runs(workdir) == before, "nothing of the failed load was committed"
 
     sim.clear_faults()
-    healed = run_pipeline(sim, workdir)
+    healed = run_entry_point(sim, workdir)
     assert healed.returncode == 0, healed.stderr
     assert stored_runs(workdir) == api_runs(sim), "the next load fills everything in, with no gap"
 
 
 def test_revoked_token(sim: DbtCloudSimulator, workdir: Path) -> None:
-    assert run_pipeline(sim, workdir).returncode == 0
+    assert run_entry_point(sim, workdir).returncode == 0
     sim.revoke_token()
-    proc = run_pipeline(sim, workdir)
+    proc = run_entry_point(sim, workdir)
     assert proc.returncode == 3
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "refused the API token" in errors[0]
+    (line,) = error_lines(proc.stderr)
+    assert "refused the API token" in line
 
 
 def test_token_is_not_stored(sim: DbtCloudSimulator, workdir: Path) -> None:
-    assert run_pipeline(sim, workdir).returncode == 0
+    assert run_entry_point(sim, workdir).returncode == 0
     for path in workdir.rglob("*"):
         if path.is_file():
             assert TOKEN.encode() not in path.read_bytes(), f"token found in {path}"
 
 
 def test_demo_uses_its_own_file(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_CLOUD__")}
-    env.update(
-        {
-            "DLT_DATA_DIR": str(tmp_path / "dlt"),
-            "RUNTIME__DLTHUB_TELEMETRY": "false",
-            "DESTINATION__DUCKDB__CREDENTIALS": str(tmp_path / "real.duckdb"),
-        }
-    )
-    proc = subprocess.run(
-        [sys.executable, str(ENTRY_POINT), "--demo"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    real_store = {"DESTINATION__DUCKDB__CREDENTIALS": str(tmp_path / "real.duckdb")}
+    proc = run_entry_point(None, tmp_path, "--demo", extra_env=real_store)
     assert proc.returncode == 0, proc.stderr
     assert "Jobs failing right now" in proc.stdout
     assert "dbt_runs_demo.duckdb" in proc.stdout
@@ -124,7 +111,7 @@ def test_demo_uses_its_own_file(tmp_path: Path) -> None:
 def test_settings_pick_file_and_state_dir(sim: DbtCloudSimulator, workdir: Path) -> None:
     """dlt's DESTINATION__DUCKDB__CREDENTIALS picks the file; DLT_DATA_DIR holds the pipeline state."""
     elsewhere = {"DESTINATION__DUCKDB__CREDENTIALS": str(workdir / "elsewhere.duckdb")}
-    proc = run_pipeline(sim, workdir, "--no-artifacts", extra_env=elsewhere)
+    proc = run_entry_point(sim, workdir, "--no-artifacts", extra_env=elsewhere)
     assert proc.returncode == 0, proc.stderr
     assert (workdir / "elsewhere.duckdb").exists() and not (workdir / "dbt_runs.duckdb").exists()
     assert str(workdir / "elsewhere.duckdb") in proc.stdout
@@ -132,9 +119,7 @@ def test_settings_pick_file_and_state_dir(sim: DbtCloudSimulator, workdir: Path)
 
 
 def test_help_explains_each_flag(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, str(ENTRY_POINT), "--help"], capture_output=True, text=True, timeout=60
-    )
+    proc = run_entry_point(None, tmp_path, "--help", timeout=60)
     assert proc.returncode == 0
     for flag in (
         "--since",
@@ -152,7 +137,7 @@ def test_help_explains_each_flag(tmp_path: Path) -> None:
 def test_artifacts_loaded_once_and_a_triggered_run_joins_the_history(
     sim: DbtCloudSimulator, workdir: Path
 ) -> None:
-    assert run_pipeline(sim, workdir).returncode == 0
+    assert run_entry_point(sim, workdir).returncode == 0
     fetched_first = {r["path"] for r in sim.requests if r["path"].endswith("run_results.json")}
     assert fetched_first, "recently finished runs had their run_results.json loaded"
     assert scalar(workdir, "SELECT count(DISTINCT run_id) FROM dbt_cloud.run_results") > 0
@@ -160,7 +145,7 @@ def test_artifacts_loaded_once_and_a_triggered_run_joins_the_history(
 
     sim.trigger_plan(queue_seconds=0.2, run_seconds=0.3, outcome=10)
     job_id = sim.jobs()[1]["id"]
-    trigger = run_pipeline(
+    trigger = run_entry_point(
         sim, workdir, "trigger", str(job_id), "--wait", "--poll-seconds", "0.2", "--timeout", "30"
     )
     assert trigger.returncode == 0, trigger.stderr
@@ -168,7 +153,7 @@ def test_artifacts_loaded_once_and_a_triggered_run_joins_the_history(
         run["id"] for run in [sim.runs_by_id(i) for i in api_runs(sim)] if run["job_definition_id"] == job_id
     )
     sim.reset_requests()
-    assert run_pipeline(sim, workdir).returncode == 0
+    assert run_entry_point(sim, workdir).returncode == 0
     assert scalar(workdir, f"SELECT status FROM dbt_cloud.runs WHERE id = {run_id}") == 10
     fetched_again = {r["path"] for r in sim.requests if r["path"].endswith("run_results.json")}
     assert not fetched_again & fetched_first, "no run's artifact is fetched twice"

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from dbt_cloud_runs.load_packages import KEEP_LOADED_PACKAGES
 from dbt_cloud_simulator import DbtCloudSimulator
-from e2e_support import NOW, TOKEN, run_pipeline
+from e2e_support import NOW, TOKEN, scalar
+from entry_point import run_entry_point
 
 pytestmark = pytest.mark.e2e
 
@@ -32,7 +33,7 @@ def loaded_packages(workdir: Path) -> list[Path]:
 
 def test_summary_starts_with_the_time_and_the_account(small_sim: DbtCloudSimulator, workdir: Path) -> None:
     before = datetime.now(UTC).replace(microsecond=0)
-    proc = run_pipeline(small_sim, workdir)
+    proc = run_entry_point(small_sim, workdir)
 
     assert proc.returncode == 0, proc.stderr
     first = proc.stdout.splitlines()[0]
@@ -44,12 +45,15 @@ def test_summary_starts_with_the_time_and_the_account(small_sim: DbtCloudSimulat
     elapsed = re.search(r"Elapsed: (\d+\.\d) s \(whole process; the load itself (\d+\.\d) s\)", proc.stdout)
     assert elapsed, proc.stdout
     assert float(elapsed.group(1)) >= float(elapsed.group(2))
-    assert "Runs: 120 new, 0 stored runs rewritten (changed, or open and re-read)" in proc.stdout
+    runs = re.search(r"Runs: (\d+) new, (\d+) stored runs rewritten", proc.stdout)
+    assert runs, proc.stdout
+    stored = scalar(workdir, "SELECT count(*) FROM dbt_cloud.runs")
+    assert (int(runs.group(1)), int(runs.group(2))) == (stored, 0), "the summary counts what was stored"
 
 
 def test_completed_load_packages_do_not_pile_up(small_sim: DbtCloudSimulator, workdir: Path) -> None:
     for _ in range(KEEP_LOADED_PACKAGES + 2):
-        proc = run_pipeline(small_sim, workdir)
+        proc = run_entry_point(small_sim, workdir)
         assert proc.returncode == 0, proc.stderr
         small_sim.advance(hours=3)  # new runs: every load writes a package
 
@@ -60,7 +64,7 @@ def test_completed_load_packages_do_not_pile_up(small_sim: DbtCloudSimulator, wo
 
 
 def test_an_explicit_setting_keeps_dlts_files(small_sim: DbtCloudSimulator, workdir: Path) -> None:
-    proc = run_pipeline(small_sim, workdir, extra_env={"LOAD__DELETE_COMPLETED_JOBS": "false"})
+    proc = run_entry_point(small_sim, workdir, extra_env={"LOAD__DELETE_COMPLETED_JOBS": "false"})
     assert proc.returncode == 0, proc.stderr
 
     (package,) = loaded_packages(workdir)
@@ -68,7 +72,7 @@ def test_an_explicit_setting_keeps_dlts_files(small_sim: DbtCloudSimulator, work
 
 
 def test_progress_goes_to_stderr_one_line_per_phase(small_sim: DbtCloudSimulator, workdir: Path) -> None:
-    proc = run_pipeline(small_sim, workdir)
+    proc = run_entry_point(small_sim, workdir)
 
     assert proc.returncode == 0, proc.stderr
     phases = [line.split(":")[0] for line in proc.stderr.splitlines()]
@@ -78,12 +82,12 @@ def test_progress_goes_to_stderr_one_line_per_phase(small_sim: DbtCloudSimulator
 
 
 def test_quiet_prints_nothing_and_verbose_adds_dlts_log(small_sim: DbtCloudSimulator, workdir: Path) -> None:
-    quiet = run_pipeline(small_sim, workdir, "--quiet")
+    quiet = run_entry_point(small_sim, workdir, "--quiet")
     assert quiet.returncode == 0, quiet.stderr
     assert (quiet.stdout, quiet.stderr) == ("", "")
 
     small_sim.advance(hours=3)
-    verbose = run_pipeline(small_sim, workdir, "--verbose")
+    verbose = run_entry_point(small_sim, workdir, "--verbose")
     assert verbose.returncode == 0, verbose.stderr
     assert "Loaded dbt Cloud account" in verbose.stdout
     assert "|[INFO]|" in verbose.stderr, verbose.stderr[-2000:]
@@ -93,7 +97,7 @@ def test_quiet_prints_nothing_and_verbose_adds_dlts_log(small_sim: DbtCloudSimul
 def test_a_destination_that_cannot_merge_is_refused_before_loading(
     small_sim: DbtCloudSimulator, workdir: Path, destination: str
 ) -> None:
-    proc = run_pipeline(small_sim, workdir, "--destination", destination)
+    proc = run_entry_point(small_sim, workdir, "--destination", destination)
 
     assert proc.returncode == 2, proc.stdout + proc.stderr
     (line,) = proc.stderr.strip().splitlines()
@@ -105,9 +109,9 @@ def test_a_destination_that_cannot_merge_is_refused_before_loading(
 def test_a_refused_destination_leaves_the_next_load_quiet(
     small_sim: DbtCloudSimulator, workdir: Path
 ) -> None:
-    assert run_pipeline(small_sim, workdir).returncode == 0
-    assert run_pipeline(small_sim, workdir, "--destination", "filesystem").returncode == 2
+    assert run_entry_point(small_sim, workdir).returncode == 0
+    assert run_entry_point(small_sim, workdir, "--destination", "filesystem").returncode == 2
     small_sim.advance(hours=1)
-    again = run_pipeline(small_sim, workdir)
+    again = run_entry_point(small_sim, workdir)
     assert again.returncode == 0, again.stderr
     assert "WARNING" not in again.stderr and "warning:" not in again.stderr, again.stderr

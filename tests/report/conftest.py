@@ -7,9 +7,6 @@ report with the views of the same file, so no assertion depends on the date.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -18,41 +15,15 @@ from typing import Any
 import duckdb
 import pytest
 from dbt_cloud_simulator import DbtCloudSimulator
+from entry_point import run_entry_point
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ENTRY_POINT = REPO_ROOT / "pipelines" / "dbt_runs.py"
 TOKEN = "dbtc_report_secret_token"
 HOSTILE_JOB_NAME = 'Nightly <script>alert("x")</script> & "marts"'
 
 
-def run_cli(
-    workdir: Path, *args: str, sim: DbtCloudSimulator | None = None
-) -> subprocess.CompletedProcess[str]:
-    """The entry point as cron runs it; API settings only when a simulator is given."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_CLOUD__", "DESTINATION__"))}
-    env.update(DLT_DATA_DIR=str(workdir / "dlt"), RUNTIME__DLTHUB_TELEMETRY="false")
-    if sim is not None:
-        env.update(
-            DBT_CLOUD__API_TOKEN=TOKEN,
-            DBT_CLOUD__ACCOUNT_ID=str(sim.account_id),
-            DBT_CLOUD__BASE_URL=sim.base_url,
-        )
-    proc = subprocess.run(
-        [sys.executable, str(ENTRY_POINT), *args],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    assert TOKEN not in proc.stdout + proc.stderr
-    return proc
-
-
 def _load(workdir: Path, runs: int, jobs: int, *flags: str) -> Path:
     with DbtCloudSimulator(runs=runs, jobs=jobs, seed=5, token=TOKEN) as sim:
-        proc = run_cli(workdir, *flags, sim=sim)
+        proc = run_entry_point(sim, workdir, *flags)
     assert proc.returncode == 0, proc.stderr
     return workdir / "dbt_runs.duckdb"
 

@@ -11,7 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import HOSTILE_JOB_NAME, run_cli
+from conftest import HOSTILE_JOB_NAME
+from entry_point import run_entry_point
 
 pytestmark = pytest.mark.e2e
 
@@ -56,7 +57,9 @@ def open_report(browser, path: Path, screenshot: Path):
 
 def test_every_chart_renders_without_errors_or_network(browser, report_store, tmp_path: Path) -> None:
     report = tmp_path / "report.html"
-    proc = run_cli(tmp_path, "report", "--database", str(report_store[0]), "--output", str(report))
+    proc = run_entry_point(
+        None, tmp_path, "report", "--database", str(report_store[0]), "--output", str(report)
+    )
     assert proc.returncode == 0, proc.stderr
     screenshot = tmp_path / "report.png"
     page, errors, dialogs, requests = open_report(browser, report, screenshot)
@@ -86,7 +89,9 @@ def test_every_chart_renders_without_errors_or_network(browser, report_store, tm
 def test_tables_sort_on_click(browser, report_store, tmp_path: Path) -> None:
     report = tmp_path / "report.html"
     assert (
-        run_cli(tmp_path, "report", "--database", str(report_store[0]), "--output", str(report)).returncode
+        run_entry_point(
+            None, tmp_path, "report", "--database", str(report_store[0]), "--output", str(report)
+        ).returncode
         == 0
     )
     page, errors, _, _ = open_report(browser, report, tmp_path / "before.png")

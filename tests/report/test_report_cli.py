@@ -6,13 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ReportPage, run_cli
+from conftest import ReportPage
+from entry_point import run_entry_point
 
 pytestmark = pytest.mark.e2e
 
 
 def test_without_artifacts_the_model_sections_say_why(store_without_artifacts: Path, tmp_path: Path) -> None:
-    proc = run_cli(tmp_path, "report", "--database", str(store_without_artifacts), "--days", "7")
+    proc = run_entry_point(
+        None, tmp_path, "report", "--database", str(store_without_artifacts), "--days", "7"
+    )
     assert proc.returncode == 0, proc.stderr
     written = tmp_path / "dbt_runs_report.html"  # the default output, in the working directory
     assert f"Report written to {written}" in proc.stdout
@@ -29,7 +32,7 @@ def test_reads_the_default_store_of_the_working_directory(
     store_without_artifacts: Path, tmp_path: Path
 ) -> None:
     (tmp_path / "dbt_runs.duckdb").write_bytes(store_without_artifacts.read_bytes())
-    proc = run_cli(tmp_path, "report", "-o", "monday.html")
+    proc = run_entry_point(None, tmp_path, "report", "-o", "monday.html")
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "monday.html").stat().st_size > 10_000
 
@@ -43,7 +46,7 @@ def test_reads_the_default_store_of_the_working_directory(
     ],
 )
 def test_user_errors_are_one_line(tmp_path: Path, args: list[str], code: int, says: str) -> None:
-    proc = run_cli(tmp_path, *args)
+    proc = run_entry_point(None, tmp_path, *args)
     assert proc.returncode == code
     assert says in proc.stderr
     assert (
@@ -55,7 +58,9 @@ def test_user_errors_are_one_line(tmp_path: Path, args: list[str], code: int, sa
 
 
 def test_output_in_a_missing_folder_is_one_line(store_without_artifacts: Path, tmp_path: Path) -> None:
-    proc = run_cli(tmp_path, "report", "--database", str(store_without_artifacts), "-o", "nowhere/r.html")
+    proc = run_entry_point(
+        None, tmp_path, "report", "--database", str(store_without_artifacts), "-o", "nowhere/r.html"
+    )
     assert proc.returncode == 2
     folder = tmp_path / "nowhere"
     assert proc.stderr.strip().splitlines() == [
@@ -65,7 +70,7 @@ def test_output_in_a_missing_folder_is_one_line(store_without_artifacts: Path, t
 
 def test_a_file_that_is_not_a_store_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "notes.duckdb").write_text("not a database")
-    proc = run_cli(tmp_path, "report", "--database", "notes.duckdb")
+    proc = run_entry_point(None, tmp_path, "report", "--database", "notes.duckdb")
     assert proc.returncode == 6
     assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("error: Cannot open")
 
@@ -74,13 +79,13 @@ def test_a_database_without_the_views_is_one_line(tmp_path: Path) -> None:
     import duckdb
 
     duckdb.connect(str(tmp_path / "other.duckdb")).close()
-    proc = run_cli(tmp_path, "report", "--database", "other.duckdb")
+    proc = run_entry_point(None, tmp_path, "report", "--database", "other.duckdb")
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "has no loaded views to report on" in proc.stderr
 
 
 def test_demo_writes_the_report_and_prints_its_path(tmp_path: Path) -> None:
-    proc = run_cli(tmp_path, "--demo")
+    proc = run_entry_point(None, tmp_path, "--demo")
     assert proc.returncode == 0, proc.stderr
     report = tmp_path / "dbt_runs_demo_report.html"
     assert f"The report with charts (one HTML file, opens from disk): {report}" in proc.stdout

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HOSTILE_JOB_NAME, ReportPage, run_cli
+from conftest import HOSTILE_JOB_NAME, ReportPage
+from entry_point import run_entry_point
 
 pytestmark = pytest.mark.e2e
 
@@ -50,8 +51,16 @@ def report(
     report_store: tuple[Path, int], tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[ReportPage, dict, str]:
     out = tmp_path_factory.mktemp("report") / "report.html"
-    proc = run_cli(
-        out.parent, "report", "--database", str(report_store[0]), "--output", str(out), "--days", str(DAYS)
+    proc = run_entry_point(
+        None,
+        out.parent,
+        "report",
+        "--database",
+        str(report_store[0]),
+        "--output",
+        str(out),
+        "--days",
+        str(DAYS),
     )
     assert proc.returncode == 0, proc.stderr
     assert str(out) in proc.stdout

@@ -392,6 +392,7 @@ def test_no_artifacts_switch(workdir: Path, fake: FakeDbtCloud) -> None:
     settings.artifacts = False
     summary = run_load(make_pipeline(pipelines_dir=str(workdir / "p")), credentials(), settings, as_of=AS_OF)
     assert summary.artifacts is None
+    assert db_rows(workdir, "SELECT count(*) FROM dbt_cloud.run_artifacts") == [(0,)]
     assert not summary.views.failed, "the (empty) run_results tables exist, so the model views do too"
     assert not [path for _, path, _ in fake.requests if "artifacts" in path]
 
@@ -475,8 +476,11 @@ def test_any_change_takes_the_full_load_and_reads_the_head_once(
     else:
         fake.delete_job(2)
     fake.requests.clear()
+    dlt_loads = db_rows(workdir, "SELECT count(*) FROM dbt_cloud._dlt_loads")[0][0]
     summary = load(workdir, as_of=AS_OF + timedelta(hours=1))
     assert not summary.nothing_changed
+    assert db_rows(workdir, "SELECT count(*) FROM dbt_cloud._dlt_loads")[0][0] > dlt_loads, "a dlt load ran"
+    assert db_rows(workdir, "SELECT count(*) FROM dbt_cloud.load_checks") == [(0,)], "not a bare check"
     first_pages = [path for _, path, query in fake.requests if query.get("offset") == ["0"]]
     assert sorted(first_pages) == ["jobs", "runs", "v3/projects", "v3/projects/10/environments"], (
         "each first page read once"
