@@ -9,16 +9,15 @@ simulator, so plans are short and polling is fast (`--poll-seconds 0.1`).
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from entry_point import run_entry_point
 
 simulator = pytest.importorskip(
     "dbt_cloud_simulator", reason="E2E: the simulator package pipelines/dbt_cloud_simulator is not there yet"
@@ -47,29 +46,22 @@ def job_id(sim: Any) -> int:
     return int(sim.jobs()[0]["id"])
 
 
+WORKDIR = Path()
+"""This module's scratch directory (its dlt state dir), set by `_workdir`."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _workdir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    global WORKDIR
+    WORKDIR = tmp_path_factory.mktemp("jobs_cli")
+
+
 def cli(
     sim: Any, *args: str, token: str | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("DBT_CLOUD__")}
-    env.update(
-        DBT_CLOUD__API_TOKEN=token or sim.token,
-        DBT_CLOUD__ACCOUNT_ID=str(sim.account_id),
-        DBT_CLOUD__BASE_URL=sim.base_url,
-        RUNTIME__DLTHUB_TELEMETRY="false",
-        RUNTIME__REQUEST_MAX_ATTEMPTS="2",
-        RUNTIME__REQUEST_BACKOFF_FACTOR="0.01",
-    )
-    result = subprocess.run(
-        [sys.executable, "pipelines/dbt_runs.py", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    assert (token or sim.token) not in result.stdout + result.stderr
-    return result
+    """The entry point run as a scheduler runs it (`tests/entry_point.py`), optionally with another token."""
+    extra_env = {"DBT_CLOUD__API_TOKEN": token} if token else None
+    return run_entry_point(sim, WORKDIR, *args, extra_env=extra_env, timeout=timeout)
 
 
 def triggered_run_id(output: str) -> int:

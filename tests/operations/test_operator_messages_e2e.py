@@ -8,21 +8,19 @@ directory without `.dlt/`, a missing setting names the directory dlt searched.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from dbt_cloud_simulator import DbtCloudSimulator
+from entry_point import run_entry_point, start_entry_point
 
 pytestmark = pytest.mark.e2e
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-ENTRY_POINT = REPO_ROOT / "pipelines" / "dbt_runs.py"
 FAST = ("--poll-seconds", "0.1")
 
 
@@ -37,35 +35,21 @@ def job_id(sim: DbtCloudSimulator) -> int:
     return int(sim.jobs()[0]["id"])
 
 
-def environment(sim: DbtCloudSimulator, **settings: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DBT_CLOUD__", "DLT_"))}
-    env.update(
-        DBT_CLOUD__API_TOKEN=sim.token,
-        DBT_CLOUD__ACCOUNT_ID=str(sim.account_id),
-        DBT_CLOUD__BASE_URL=sim.base_url,
-        RUNTIME__DLTHUB_TELEMETRY="false",
-        RUNTIME__REQUEST_MAX_ATTEMPTS="2",
-        RUNTIME__REQUEST_BACKOFF_FACTOR="0.01",
-    )
-    env.update(settings)
-    return env
+WORKDIR = Path()
+"""This module's scratch directory (its dlt state dir), set by `_workdir`."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _workdir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    global WORKDIR
+    WORKDIR = tmp_path_factory.mktemp("operator_messages")
 
 
 def cli(
-    sim: DbtCloudSimulator, *args: str, cwd: Path = REPO_ROOT, **settings: str
+    sim: DbtCloudSimulator, *args: str, cwd: Path | None = None, **settings: str
 ) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, str(ENTRY_POINT), *args],
-        cwd=cwd,
-        env=environment(sim, **settings),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    assert sim.token not in result.stdout + result.stderr
-    return result
+    """The entry point run as a scheduler runs it (`tests/entry_point.py`), with `settings` on top."""
+    return run_entry_point(sim, cwd or WORKDIR, *args, extra_env=settings, timeout=120)
 
 
 def triggered_run_id(output: str) -> int:
@@ -141,15 +125,7 @@ def test_a_timeout_that_cancelled_the_run_does_not_say_it_may_still_run(
 
 def test_sigterm_while_watching_prints_the_run_url_and_exits_143(sim: DbtCloudSimulator, job_id: int) -> None:
     sim.trigger_plan(queue_seconds=60, run_seconds=60, outcome=10)
-    proc = subprocess.Popen(
-        [sys.executable, str(ENTRY_POINT), "trigger", str(job_id), "--wait", *FAST],
-        cwd=REPO_ROOT,
-        env=environment(sim),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_entry_point(sim, WORKDIR, "trigger", str(job_id), "--wait", *FAST)
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()  # flushed as soon as the run exists: we are watching it now
