@@ -27,7 +27,6 @@ if not hasattr(simulator, "DbtCloudSimulator"):  # an empty folder imports as a 
 
 pytestmark = pytest.mark.e2e
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 FAST = ("--poll-seconds", "0.1")
 
 
