@@ -68,6 +68,7 @@ def test_load_through_cli_prints_summary(fake: FakeDbtCloud, workdir: Path, caps
     assert re.search(r"Elapsed: \d+\.\d s \(whole process; the load itself \d+\.\d s\)", out)
 
 
+@pytest.mark.e2e  # a subprocess: kept out of the fast tier
 @pytest.mark.parametrize(
     "missing,setting",
     [
