@@ -6,6 +6,10 @@ plus a backlog resource for stored runs whose document is still owed (a load wit
 or an earlier fetch that failed). One run's artifact never fails a load: a body that is not a
 run_results document is recorded as "unreadable", a request that keeps failing as "failed", each with
 its reason, and later loads try again up to `ARTIFACT_MAX_ATTEMPTS` times.
+
+How far back: a store's first artifacts load (no `run_artifacts` row yet) reaches back
+`first_load_artifacts_days` (60), so the model views that compare two 30-day windows answer from it;
+later loads reach back `artifacts_days` (14), where only newly finished runs are owed anyway.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
+from dlt.common.runtime.collector import NULL_COLLECTOR, Collector
 from dlt.sources import DltResource
 
 from .api import DbtCloudApi
 from .contract import RUN_ARTIFACTS_SCHEMA
 from .errors import ApiError
+from .progress import ARTIFACTS_COUNTER
 from .run_results import (
     ARTIFACT_MAX_ATTEMPTS,
     RUN_ARTIFACTS_HINTS,
@@ -37,17 +43,44 @@ from .run_results import (
 from .settings import FINAL_STATUSES
 
 
+def is_first_artifacts_load(run_artifacts_rows: Sequence[Any]) -> bool:
+    """A store whose `run_artifacts` has no row (or no table) has never fetched a document: a first
+    load, a `--full-refresh`, or the first load with artifacts on after loads with them off."""
+    return not run_artifacts_rows
+
+
+def artifacts_window_days(
+    artifacts_days: int, first_load_artifacts_days: int, first_artifacts_load: bool
+) -> int:
+    """How many days before the load a run may have finished and still get its `run_results.json`:
+    `first_load_artifacts_days` on a first artifacts load (never less than `artifacts_days`), else
+    `artifacts_days`."""
+    return max(artifacts_days, first_load_artifacts_days) if first_artifacts_load else artifacts_days
+
+
+def is_owed(run: dict[str, Any], finished_after: datetime, attempts: dict[int, int]) -> bool:
+    """Is this stored, final run's document owed to this load? It finished inside the window, or an
+    earlier load already tried it and failed (retried up to `ARTIFACT_MAX_ATTEMPTS` times even once the
+    window has moved past it, so a first load's 60 days do not keep a hole where a fetch failed)."""
+    finished_at = run["finished_at"]
+    return finished_at is not None and (finished_at >= finished_after or run["id"] in attempts)
+
+
 @dataclass
 class ArtifactsPlan:
     """Which runs get their `run_results.json` fetched: final, `artifacts_saved`, finished after
     `finished_after`, and not settled by an earlier load (`already_fetched`, from `run_artifacts`).
     Several resources fetch on worker threads; `claim` makes sure each run is fetched once per load.
-    Counts what it did, for the load summary."""
+    Counts what it did, for the load summary, and reports it to dlt's progress collector (`progress`:
+    the runs to fetch as they become known, then each one fetched)."""
 
     finished_after: datetime
     already_fetched: set[int] = field(default_factory=set)
     attempts: dict[int, int] = field(default_factory=dict)
     """earlier attempts of runs whose fetch failed or was unreadable"""
+    first_load_days: int | None = None
+    """set on a store's first artifacts load: how many days back it reaches (for the summary)"""
+    progress: Collector = field(default=NULL_COLLECTOR, repr=False)
     fetched: int = 0
     missing: int = 0
     failed: int = 0
@@ -61,6 +94,12 @@ class ArtifactsPlan:
             self.already_fetched.add(run_id)
             return True
 
+    def planned(self, runs: int) -> None:
+        """`runs` more documents to fetch: the N of the progress line's "k of N"."""
+        if runs:
+            with self._lock:
+                self.progress.update(ARTIFACTS_COUNTER, 0, inc_total=runs)
+
     def count(self, outcome: str) -> None:
         with self._lock:
             if outcome == "loaded":
@@ -69,6 +108,7 @@ class ArtifactsPlan:
                 self.missing += 1
             else:
                 self.failed += 1
+            self.progress.update(ARTIFACTS_COUNTER, 1)
 
     def summary(self) -> str:
         text = f"{self.fetched} loaded, {self.missing} runs without one"
@@ -76,6 +116,11 @@ class ArtifactsPlan:
             text += (
                 f", {self.failed} failed (recorded in run_artifacts with the reason; later loads try "
                 f"again, up to {ARTIFACT_MAX_ATTEMPTS} times)"
+            )
+        if self.first_load_days is not None:
+            text += (
+                f"; first artifacts load: runs finished in the last {self.first_load_days} days "
+                "(first_load_artifacts_days)"
             )
         return text
 
@@ -148,6 +193,7 @@ def _fetch_and_record(
     """Fetch each run's documents concurrently; yield their rows and one `run_artifacts` row per run."""
     if not runs:
         return
+    plan.planned(len(runs))
     fetched = []
     for run, outcome in api.map_concurrently(lambda run: (run, _fetch_outcome(api, run["id"])), runs):
         documents, reason = outcome
@@ -257,8 +303,7 @@ def _wants_artifact(run: dict[str, Any], plan: ArtifactsPlan) -> bool:
     return (
         run["status"] in FINAL_STATUSES
         and bool(run["artifacts_saved"])
-        and run["finished_at"] is not None
-        and run["finished_at"] >= plan.finished_after
+        and is_owed(run, plan.finished_after, plan.attempts)
         and run["id"] not in plan.already_fetched
     )
 

@@ -29,7 +29,13 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from . import load_checks
 from .api import DbtCloudApi
-from .artifacts import BACKLOG_COLUMNS, ArtifactsPlan
+from .artifacts import (
+    BACKLOG_COLUMNS,
+    ArtifactsPlan,
+    artifacts_window_days,
+    is_first_artifacts_load,
+    is_owed,
+)
 from .change_detection import (
     Head,
     StoredHead,
@@ -213,6 +219,8 @@ class StoredState:
     """runs whose fetch failed or was unreadable, and how many loads tried"""
     artifacts_backlog: list[dict[str, Any]] = field(default_factory=list)
     """stored runs in the artifacts window whose document is still owed"""
+    first_artifacts_load: bool = True
+    """no document fetched yet (`run_artifacts` empty): the artifacts window is first_load_artifacts_days"""
     head: StoredHead = field(default_factory=StoredHead)
 
 
@@ -220,7 +228,9 @@ def read_stored_state(pipeline: dlt.Pipeline, settings: LoadSettings, as_of: dat
     """Everything the load needs from the destination, over one connection."""
     dataset = pipeline.dataset_name
     retry = ", ".join(f"'{outcome}'" for outcome in ARTIFACT_RETRY_OUTCOMES)
-    window_start = (as_of - timedelta(days=settings.artifacts_days)).isoformat()
+    # the widest window a load can have; which one applies is known once `run_artifacts` is read
+    widest = artifacts_window_days(settings.artifacts_days, settings.first_load_artifacts_days, True)
+    window_start = (as_of - timedelta(days=widest)).isoformat()
     backlog_sql = (
         f"SELECT {', '.join('r.' + c for c in BACKLOG_COLUMNS)} FROM {dataset}.runs AS r "
         f"LEFT JOIN {dataset}.run_artifacts AS a ON a.run_id = r.id "
@@ -245,12 +255,17 @@ def read_stored_state(pipeline: dlt.Pipeline, settings: LoadSettings, as_of: dat
             attempts[int(run_id)] = tried
         else:
             settled.add(int(run_id))
+    first = is_first_artifacts_load(artifact_rows)
+    days = artifacts_window_days(settings.artifacts_days, settings.first_load_artifacts_days, first)
+    finished_after = as_of - timedelta(days=days)
+    candidates = [dict(zip(BACKLOG_COLUMNS, row, strict=True)) for row in backlog_rows]
     return StoredState(
         open_run_ids=[int(row[0]) for row in open_rows],
         run_count=int(count_rows[0][0]) if count_rows else 0,
         fetched_artifacts=settled,
         artifact_attempts=attempts,
-        artifacts_backlog=[dict(zip(BACKLOG_COLUMNS, row, strict=True)) for row in backlog_rows],
+        artifacts_backlog=[run for run in candidates if is_owed(run, finished_after, attempts)],
+        first_artifacts_load=first,
         head=stored_head_from_rows(head_rows),
     )
 
@@ -324,10 +339,14 @@ def _extract_and_load(
     """Something changed (or this is a first load): a dlt extract/normalize/load cycle."""
     artifacts = None
     if settings.artifacts:
+        first = stored.first_artifacts_load
+        days = artifacts_window_days(settings.artifacts_days, settings.first_load_artifacts_days, first)
         artifacts = ArtifactsPlan(
-            finished_after=as_of - timedelta(days=settings.artifacts_days),
+            finished_after=as_of - timedelta(days=days),
             already_fetched=stored.fetched_artifacts,
             attempts=stored.artifact_attempts,
+            first_load_days=days if first else None,
+            progress=pipeline.collector,
         )
     if full_refresh:
         drop_views_before_refresh(pipeline)
