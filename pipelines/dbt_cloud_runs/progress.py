@@ -94,8 +94,8 @@ class PhaseProgress(Collector):
         ]
         items = [self.item_line(name, now) for name in shown if name in ITEM_COUNTERS]
         rate = f", {rows / elapsed:.0f} rows/s" if rows else ""
-        counts = f"{', '.join(parts) or 'nothing to do'} ({elapsed:.1f} s{rate})"
-        return f"{self.step.split(' in ')[0]}: {''.join(item + '; ' for item in items)}{counts}"
+        body = "; ".join([*items, ", ".join(parts)] if parts else items) or "nothing to do"
+        return f"{self.step.split(' in ')[0]}: {body} ({elapsed:.1f} s{rate})"
 
     def item_line(self, name: str, now: float) -> str:
         """`artifacts: 40 of 120 (21/s)`: the rate over the time since the first item was reported,

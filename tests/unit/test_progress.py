@@ -108,9 +108,9 @@ def test_artifacts_line_grows_live_on_a_terminal(monkeypatch: pytest.MonkeyPatch
             clock.now += 0.4  # each fetch redraws (the line is redrawn at most every 0.25 s)
             progress.update(ARTIFACTS_COUNTER, 1)
         drawn = stream.getvalue().rsplit("\r\033[K", 1)[-1]
-        assert drawn.startswith("Extract dbt_cloud: artifacts: 10 of 30 (2.5/s); nothing to do (4.0 s")
+        assert drawn.startswith("Extract dbt_cloud: artifacts: 10 of 30 (2.5/s) (4.0 s")
         assert "\n" not in stream.getvalue()
-    assert stream.getvalue().endswith("artifacts: 10 of 30 (2.5/s); nothing to do (4.0 s)\n")
+    assert stream.getvalue().endswith("artifacts: 10 of 30 (2.5/s) (4.0 s)\n")
 
 
 def test_a_phase_without_artifacts_has_no_artifacts_part(monkeypatch: pytest.MonkeyPatch) -> None:
