@@ -124,3 +124,17 @@ def test_a_failed_fetch_of_the_first_load_is_retried_after_the_window_moved_on(
     load(workdir, as_of=AS_OF + timedelta(hours=1))
     assert fetched_runs(fake) == [3]
     assert stored_artifacts(workdir)[3] == ("loaded", 2)
+
+
+def test_a_store_loaded_with_a_shorter_first_window_fills_in_with_one_longer_load(
+    workdir: Path, fake: FakeDbtCloud
+) -> None:
+    """The README's way to fill in a store whose first load fetched 14 days: one load with 60."""
+    load(workdir, first_load_artifacts_days=14)
+    assert fetched_runs(fake) == [1]
+    fake.requests.clear()
+    load(workdir, as_of=AS_OF + timedelta(hours=1), artifacts_days=60)
+    assert fetched_runs(fake) == [2, 3]
+    fake.requests.clear()
+    load(workdir, as_of=AS_OF + timedelta(hours=2))
+    assert fetched_runs(fake) == []
