@@ -15,6 +15,7 @@ alive_progress ones need packages we do not depend on): this one is a single lin
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from typing import Any, TextIO
@@ -75,7 +76,10 @@ class PhaseProgress(Collector):
             self.item_times[name] = (first, now if inc else last)
         if self._is_live() and now - self.last_drawn >= REFRESH_SECONDS:
             self.last_drawn = now
-            self._stream().write("\r\033[K" + self.line(now))
+            # a line that wraps cannot be redrawn in place: cut it to the terminal's width (the
+            # artifacts count leads it); the phase's last line is printed whole
+            width = shutil.get_terminal_size().columns - 1
+            self._stream().write("\r\033[K" + self.line(now)[:width])
             self._stream().flush()
 
     def line(self, now: float) -> str:

@@ -118,3 +118,17 @@ def test_a_phase_without_artifacts_has_no_artifacts_part(monkeypatch: pytest.Mon
     monkeypatch.setattr("sys.stderr", stream)
     run_phase(PhaseProgress())
     assert "artifacts:" not in stream.getvalue()
+
+
+def test_live_redraws_fit_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "40")  # shutil.get_terminal_size reads it first
+    stream = Terminal()
+    monkeypatch.setattr("sys.stderr", stream)
+    progress = PhaseProgress()
+    with progress("Extract dbt_cloud"):
+        progress.update(ARTIFACTS_COUNTER, 0, inc_total=30)
+        progress.update("a_table_with_a_long_name", 100)
+        drawn = stream.getvalue().rsplit("\r\033[K", 1)[-1]
+        assert drawn == "Extract dbt_cloud: artifacts: 0 of 30 ("  # 39 columns: one less than 40
+    last = stream.getvalue().rsplit("\r\033[K", 1)[-1]
+    assert last.startswith("Extract dbt_cloud: artifacts: 0 of 30 (-/s); a_table_with_a_long_name 100")
