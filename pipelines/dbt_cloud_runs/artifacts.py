@@ -6,6 +6,10 @@ plus a backlog resource for stored runs whose document is still owed (a load wit
 or an earlier fetch that failed). One run's artifact never fails a load: a body that is not a
 run_results document is recorded as "unreadable", a request that keeps failing as "failed", each with
 its reason, and later loads try again up to `ARTIFACT_MAX_ATTEMPTS` times.
+
+How far back: a store's first artifacts load (no `run_artifacts` row yet) reaches back
+`first_load_artifacts_days` (60), so the model views that compare two 30-day windows answer from it;
+later loads reach back `artifacts_days` (14), where only newly finished runs are owed anyway.
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
+from dlt.common.runtime.collector import NULL_COLLECTOR, Collector
 from dlt.sources import DltResource
 
 from .api import DbtCloudApi
-from .artifact_ledger import ARTIFACT_MAX_ATTEMPTS, ARTIFACT_RUN_COLUMNS
+from .artifact_ledger import ARTIFACT_MAX_ATTEMPTS, ARTIFACT_RUN_COLUMNS, is_owed
 from .contract import RUN_ARTIFACTS_SCHEMA
 from .errors import ApiError
+from .progress import ARTIFACTS_COUNTER
 from .run_results import (
     RUN_ARTIFACTS_HINTS,
     RUN_RESULTS_HINTS,
@@ -42,12 +48,16 @@ class ArtifactsPlan:
     """Which runs get their `run_results.json` fetched: final, `artifacts_saved`, finished after
     `finished_after`, and not settled by an earlier load (`already_fetched`, from `run_artifacts`).
     Several resources fetch on worker threads; `claim` makes sure each run is fetched once per load.
-    Counts what it did, for the load summary."""
+    Counts what it did, for the load summary, and reports it to dlt's progress collector (`progress`:
+    the runs to fetch as they become known, then each one fetched)."""
 
     finished_after: datetime
     already_fetched: set[int] = field(default_factory=set)
     attempts: dict[int, int] = field(default_factory=dict)
     """earlier attempts of runs whose fetch failed or was unreadable"""
+    first_load_days: int | None = None
+    """set on a store's first artifacts load: how many days back it reaches (for the summary)"""
+    progress: Collector = field(default=NULL_COLLECTOR, repr=False)
     fetched: int = 0
     missing: int = 0
     failed: int = 0
@@ -61,6 +71,12 @@ class ArtifactsPlan:
             self.already_fetched.add(run_id)
             return True
 
+    def planned(self, runs: int) -> None:
+        """`runs` more documents to fetch: the N of the progress line's "k of N"."""
+        if runs:
+            with self._lock:
+                self.progress.update(ARTIFACTS_COUNTER, 0, inc_total=runs)
+
     def count(self, outcome: str) -> None:
         with self._lock:
             if outcome == "loaded":
@@ -69,6 +85,7 @@ class ArtifactsPlan:
                 self.missing += 1
             else:
                 self.failed += 1
+            self.progress.update(ARTIFACTS_COUNTER, 1)
 
     def summary(self) -> str:
         text = f"{self.fetched} loaded, {self.missing} runs without one"
@@ -76,6 +93,11 @@ class ArtifactsPlan:
             text += (
                 f", {self.failed} failed (recorded in run_artifacts with the reason; later loads try "
                 f"again, up to {ARTIFACT_MAX_ATTEMPTS} times)"
+            )
+        if self.first_load_days is not None:
+            text += (
+                f"; first artifacts load: runs finished in the last {self.first_load_days} days "
+                "(first_load_artifacts_days)"
             )
         return text
 
@@ -148,6 +170,7 @@ def _fetch_and_record(
     """Fetch each run's documents concurrently; yield their rows and one `run_artifacts` row per run."""
     if not runs:
         return
+    plan.planned(len(runs))
     fetched = []
     for run, outcome in api.map_concurrently(lambda run: (run, _fetch_outcome(api, run["id"])), runs):
         documents, reason = outcome
@@ -246,7 +269,6 @@ def _wants_artifact(run: dict[str, Any], plan: ArtifactsPlan) -> bool:
     return (
         run["status"] in FINAL_STATUSES
         and bool(run["artifacts_saved"])
-        and run["finished_at"] is not None
-        and run["finished_at"] >= plan.finished_after
+        and is_owed(run, plan.finished_after, plan.attempts)
         and run["id"] not in plan.already_fetched
     )

@@ -24,6 +24,7 @@ from .errors import ConfigError
 from .settings import (
     CONFIG_SECTION,
     DEFAULT_ARTIFACTS_DAYS,
+    DEFAULT_FIRST_LOAD_ARTIFACTS_DAYS,
     DEFAULT_LOOKBACK_HOURS,
     DEFAULT_MAX_WORKERS,
     DEFAULT_RATE_LIMIT_COOLDOWN_SECONDS,
@@ -85,6 +86,8 @@ class LoadSettings(BaseConfiguration):
     requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE
     artifacts: bool = True
     artifacts_days: int = DEFAULT_ARTIFACTS_DAYS
+    first_load_artifacts_days: int = DEFAULT_FIRST_LOAD_ARTIFACTS_DAYS
+    """how far back the first load with artifacts (no `run_artifacts` rows yet) fetches them"""
     lock_wait_seconds: float = 0.0
     """how long a load waits for another load of the same pipeline or file before giving up"""
     publish_path: str | None = None

@@ -20,7 +20,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from . import load_checks
 from .api import DbtCloudApi
-from .artifact_ledger import ledger_from_rows, ledger_queries
+from .artifact_ledger import artifacts_window_days, ledger_from_rows, ledger_queries, widest_window_start
 from .change_detection import (
     Head,
     StoredHead,
@@ -152,13 +152,19 @@ class StoredState:
     """runs whose fetch failed or was unreadable, and how many loads tried"""
     artifacts_backlog: list[dict[str, Any]] = field(default_factory=list)
     """stored runs in the artifacts window whose document is still owed"""
+    first_artifacts_load: bool = True
+    """no document fetched yet (`run_artifacts` empty): the artifacts window is first_load_artifacts_days"""
     head: StoredHead = field(default_factory=StoredHead)
 
 
 def read_stored_state(pipeline: dlt.Pipeline, settings: LoadSettings, as_of: datetime) -> StoredState:
     """Everything the load needs from the destination, over one connection."""
     dataset = pipeline.dataset_name
-    window_start = as_of - timedelta(days=settings.artifacts_days) if settings.artifacts else None
+    window_start = (
+        widest_window_start(as_of, settings.artifacts_days, settings.first_load_artifacts_days)
+        if settings.artifacts
+        else None
+    )
     open_rows, count_rows, outcome_rows, backlog_rows, *head_rows = query(
         pipeline,
         _open_runs_sql(dataset),
@@ -166,13 +172,16 @@ def read_stored_state(pipeline: dlt.Pipeline, settings: LoadSettings, as_of: dat
         *ledger_queries(dataset, window_start),
         *stored_head_queries(dataset, settings.lookback_hours),
     )
-    ledger = ledger_from_rows(outcome_rows, backlog_rows)
+    ledger = ledger_from_rows(
+        outcome_rows, backlog_rows, as_of, settings.artifacts_days, settings.first_load_artifacts_days
+    )
     return StoredState(
         open_run_ids=[int(row[0]) for row in open_rows],
         run_count=int(count_rows[0][0]) if count_rows else 0,
         fetched_artifacts=ledger.settled,
         artifact_attempts=ledger.attempts,
         artifacts_backlog=ledger.backlog,
+        first_artifacts_load=ledger.first_load,
         head=stored_head_from_rows(head_rows),
     )
 
@@ -248,10 +257,14 @@ def _extract_and_load(
 
     artifacts = None
     if settings.artifacts:
+        first = stored.first_artifacts_load
+        days = artifacts_window_days(settings.artifacts_days, settings.first_load_artifacts_days, first)
         artifacts = ArtifactsPlan(
-            finished_after=as_of - timedelta(days=settings.artifacts_days),
+            finished_after=as_of - timedelta(days=days),
             already_fetched=stored.fetched_artifacts,
             attempts=stored.artifact_attempts,
+            first_load_days=days if first else None,
+            progress=pipeline.collector,
         )
     if full_refresh:
         drop_views_before_refresh(pipeline)

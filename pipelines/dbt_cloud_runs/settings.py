@@ -32,6 +32,10 @@ DEFAULT_REQUESTS_PER_MINUTE = 4000
 """Our own ceiling, under the API's documented 5,000 requests per minute per account."""
 
 DEFAULT_ARTIFACTS_DAYS = 14
+"""Later loads fetch `run_results.json` of runs finished this many days before the load (new ones)."""
+DEFAULT_FIRST_LOAD_ARTIFACTS_DAYS = 60
+"""A store's first artifacts load reaches this far back: `model_timings.change_pct` compares the last
+30 days with the 30 before, so 60 days of documents answer "which models got slower" at once."""
 
 READER_LOCK_WAIT_SECONDS = 10.0
 """How long a load waits out a reader holding the DuckDB file (readers hold it for milliseconds)."""

@@ -343,7 +343,7 @@ def run_results_document(run_id: int, models: int = 2) -> dict:
 def test_artifacts_fetched_once_and_missing_ones_recorded(workdir: Path, fake: FakeDbtCloud) -> None:
     recent = AS_OF - timedelta(days=2)
     fake.add_runs(
-        make_run(1, AS_OF - timedelta(days=30)),  # finished before the 14-day window: skipped
+        make_run(1, AS_OF - timedelta(days=70)),  # finished before a first load's 60-day window: skipped
         make_run(2, recent),  # has an artifact
         make_run(3, recent + timedelta(hours=1), status=20),  # error run, artifact saved but 404
         make_run(4, recent + timedelta(hours=2), status=30),  # cancelled: artifacts_saved false
@@ -353,6 +353,7 @@ def test_artifacts_fetched_once_and_missing_ones_recorded(workdir: Path, fake: F
     summary = load(workdir, as_of=AS_OF)
     assert summary.artifacts is not None
     assert (summary.artifacts.fetched, summary.artifacts.missing, summary.artifacts.failed) == (1, 1, 0)
+    assert summary.artifacts.first_load_days == 60, "a store's first artifacts load reaches 60 days"
     fetched = sorted(path for _, path, _ in fake.requests if "artifacts" in path)
     assert fetched == ["runs/2/artifacts/run_results.json", "runs/3/artifacts/run_results.json"]
     assert db_rows(
