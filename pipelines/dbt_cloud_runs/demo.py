@@ -62,6 +62,9 @@ def _python() -> str:
     return path if not path.startswith("..") else sys.executable
 
 
+DEMO_REQUESTS_PER_MINUTE = 100_000
+
+
 def run_demo(args: argparse.Namespace) -> int:
     """Serve a synthetic account, load it, print the summary and some answers."""
     from dbt_cloud_simulator import DbtCloudSimulator
@@ -76,8 +79,12 @@ def run_demo(args: argparse.Namespace) -> int:
         pipeline = make_pipeline(
             destination=dlt.destinations.duckdb(credentials=str(database)), pipeline_name=DEMO_PIPELINE_NAME
         )
+        settings = LoadSettings()
+        # the local simulator shares no account budget: the 4,000 requests/minute ceiling that keeps a
+        # real account under dbt Cloud's limit would only make the demo's 60 days of artifacts slow
+        settings.requests_per_minute = DEMO_REQUESTS_PER_MINUTE
         # every demo starts from scratch: the simulated account is generated anew around "now"
-        summary = run_load(pipeline, credentials, LoadSettings(), full_refresh=True)
+        summary = run_load(pipeline, credentials, settings, full_refresh=True)
     if getattr(args, "publish", None):
         summary.reader_copy = publish(pipeline, args.publish).describe()
     print(f"Loaded the simulated account {credentials.account_id} from {credentials.base_url}")
