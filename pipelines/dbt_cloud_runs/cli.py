@@ -158,11 +158,12 @@ def run_load_command(args: argparse.Namespace) -> int:
         from .demo import run_demo
 
         return run_demo(args)
-    from .credentials import resolve_credentials, resolve_load_settings
+    from .credentials import resolve_credentials
     from .destination import make_pipeline
     from .destination_fit import check_destination_merges, note_destination_switches
     from .pipeline import run_load
     from .publish import check_publishable, publish
+    from .settings import resolve_load_settings
 
     if args.since is not None and args.since > datetime.now(UTC):
         raise ConfigError(

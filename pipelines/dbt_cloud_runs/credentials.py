@@ -1,4 +1,6 @@
-"""Configuration of the loader, read by dlt from the top-level `[dbt_cloud]` section.
+"""Who we are and where the account lives: the `[dbt_cloud]` credentials, read by dlt.
+
+(How a load behaves, the other half of `[dbt_cloud]`, is `settings.LoadSettings`.)
 
 The seed's secrets layout (and dlt's own dbt Cloud helper) keeps everything under a top-level
 `[dbt_cloud]` section — `api_token`, `account_id`, `job_id` — with environment variables such as
@@ -23,12 +25,7 @@ from dlt.common.typing import TSecretStrValue
 from .errors import ConfigError
 from .settings import (
     CONFIG_SECTION,
-    DEFAULT_ARTIFACTS_DAYS,
-    DEFAULT_FIRST_LOAD_ARTIFACTS_DAYS,
-    DEFAULT_LOOKBACK_HOURS,
-    DEFAULT_MAX_WORKERS,
     DEFAULT_RATE_LIMIT_COOLDOWN_SECONDS,
-    DEFAULT_REQUESTS_PER_MINUTE,
     OLD_REGION_HOSTS,
     OLD_REGION_HOSTS_DEPRECATED_ON,
 )
@@ -75,23 +72,6 @@ class DbtCloudCredentials(BaseConfiguration):
     def api_root_for(self, version: int) -> str:
         """`{access_url}/api/v{version}/accounts/{account_id}/`: the one place an API root is built."""
         return f"{self.base_url}/api/v{version}/accounts/{self.account_id}/"
-
-
-@configspec
-class LoadSettings(BaseConfiguration):
-    """How a load behaves; all optional, defaults in `.dlt/config.toml` and `settings.py`."""
-
-    lookback_hours: float = DEFAULT_LOOKBACK_HOURS
-    max_workers: int = DEFAULT_MAX_WORKERS
-    requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE
-    artifacts: bool = True
-    artifacts_days: int = DEFAULT_ARTIFACTS_DAYS
-    first_load_artifacts_days: int = DEFAULT_FIRST_LOAD_ARTIFACTS_DAYS
-    """how far back the first load with artifacts (no `run_artifacts` rows yet) fetches them"""
-    lock_wait_seconds: float = 0.0
-    """how long a load waits for another load of the same pipeline or file before giving up"""
-    publish_path: str | None = None
-    """a DuckDB file that every successful load replaces with a copy of the dataset, for readers"""
 
 
 def normalize_base_url(value: str | None) -> str:
@@ -165,21 +145,3 @@ def resolve_credentials(require_token: bool = True) -> DbtCloudCredentials:
         raise ConfigError("[dbt_cloud] rate_limit_cooldown_seconds must be 0 or more.")
     warn_if_old_region_host(credentials.base_url)
     return credentials
-
-
-def resolve_load_settings() -> LoadSettings:
-    """Resolve the optional `[dbt_cloud]` load settings (lookback, concurrency, artifacts)."""
-    try:
-        settings = resolve_configuration(LoadSettings(), sections=(CONFIG_SECTION,))
-    except ConfigValueCannotBeCoercedException as exc:
-        raise ConfigError(
-            f"[dbt_cloud] {exc.field_name} has a value of the wrong type: fix it in .dlt/config.toml "
-            f"or DBT_CLOUD__{exc.field_name.upper()}."
-        ) from None
-    if settings.lookback_hours < 0:
-        raise ConfigError("[dbt_cloud] lookback_hours must be 0 or more.")
-    if settings.lock_wait_seconds < 0:
-        raise ConfigError("[dbt_cloud] lock_wait_seconds must be 0 or more.")
-    if settings.max_workers < 1 or settings.requests_per_minute < 1:
-        raise ConfigError("[dbt_cloud] max_workers and requests_per_minute must be at least 1.")
-    return settings

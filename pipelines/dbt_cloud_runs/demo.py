@@ -15,12 +15,12 @@ from pathlib import Path
 
 import dlt
 
-from .credentials import DbtCloudCredentials, LoadSettings
+from .credentials import DbtCloudCredentials
 from .destination import make_pipeline
 from .errors import EXIT_OK
 from .pipeline import run_load
 from .publish import publish
-from .settings import DEMO_DUCKDB_FILE
+from .settings import DEMO_DUCKDB_FILE, LoadSettings
 from .text_table import format_table
 
 DEMO_PIPELINE_NAME = "dbt_runs_demo"

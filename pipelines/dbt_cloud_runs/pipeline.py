@@ -29,7 +29,7 @@ from .change_detection import (
     stored_head_from_rows,
     stored_head_queries,
 )
-from .credentials import DbtCloudCredentials, LoadSettings
+from .credentials import DbtCloudCredentials
 from .destination import (
     data_location,
     duckdb_file,
@@ -44,7 +44,7 @@ from .destination import (
 from .errors import ApiError, DestinationError, ViewsError
 from .load_lock import load_lock
 from .recovery import Recovery, finish_interrupted_load
-from .settings import OPEN_STATUSES
+from .settings import OPEN_STATUSES, LoadSettings
 from .views import ViewResult, apply_views, drop_views
 
 if TYPE_CHECKING:

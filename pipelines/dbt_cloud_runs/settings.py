@@ -1,9 +1,16 @@
-"""Constants of the dbt Cloud Administrative API v2 and of this loader's defaults.
+"""Constants of the dbt Cloud Administrative API and this loader's settings: defaults, status codes,
+request parameters, and `LoadSettings` (how a load behaves, read by dlt from `[dbt_cloud]`).
 
 Kept in one place so the source, the CLI and the tests agree on them.
 """
 
 from __future__ import annotations
+
+from dlt.common.configuration import configspec, resolve_configuration
+from dlt.common.configuration.exceptions import ConfigValueCannotBeCoercedException
+from dlt.common.configuration.specs import BaseConfiguration
+
+from .errors import ConfigError
 
 CONFIG_SECTION = "dbt_cloud"
 """Top-level config section, the layout dlt's own dbt Cloud helper documents (`[dbt_cloud]`)."""
@@ -94,3 +101,39 @@ DEFAULT_POLL_SECONDS = 10.0
 DEFAULT_RUNS_LIMIT = 20
 """How many runs `runs` lists by default."""
 
+# -- the load's settings, `[dbt_cloud]` in .dlt/config.toml or DBT_CLOUD__* variables -------------
+
+
+@configspec
+class LoadSettings(BaseConfiguration):
+    """How a load behaves; all optional, defaults in `.dlt/config.toml` and `settings.py`."""
+
+    lookback_hours: float = DEFAULT_LOOKBACK_HOURS
+    max_workers: int = DEFAULT_MAX_WORKERS
+    requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE
+    artifacts: bool = True
+    artifacts_days: int = DEFAULT_ARTIFACTS_DAYS
+    first_load_artifacts_days: int = DEFAULT_FIRST_LOAD_ARTIFACTS_DAYS
+    """how far back the first load with artifacts (no `run_artifacts` rows yet) fetches them"""
+    lock_wait_seconds: float = 0.0
+    """how long a load waits for another load of the same pipeline or file before giving up"""
+    publish_path: str | None = None
+    """a DuckDB file that every successful load replaces with a copy of the dataset, for readers"""
+
+
+def resolve_load_settings() -> LoadSettings:
+    """Resolve the optional `[dbt_cloud]` load settings (lookback, concurrency, artifacts)."""
+    try:
+        settings = resolve_configuration(LoadSettings(), sections=(CONFIG_SECTION,))
+    except ConfigValueCannotBeCoercedException as exc:
+        raise ConfigError(
+            f"[dbt_cloud] {exc.field_name} has a value of the wrong type: fix it in .dlt/config.toml "
+            f"or DBT_CLOUD__{exc.field_name.upper()}."
+        ) from None
+    if settings.lookback_hours < 0:
+        raise ConfigError("[dbt_cloud] lookback_hours must be 0 or more.")
+    if settings.lock_wait_seconds < 0:
+        raise ConfigError("[dbt_cloud] lock_wait_seconds must be 0 or more.")
+    if settings.max_workers < 1 or settings.requests_per_minute < 1:
+        raise ConfigError("[dbt_cloud] max_workers and requests_per_minute must be at least 1.")
+    return settings

@@ -12,9 +12,10 @@ from pathlib import Path
 import duckdb
 import pytest
 import requests_mock
-from dbt_cloud_runs.credentials import DbtCloudCredentials, LoadSettings
+from dbt_cloud_runs.credentials import DbtCloudCredentials
 from dbt_cloud_runs.destination import make_pipeline
 from dbt_cloud_runs.pipeline import LoadSummary, run_load
+from dbt_cloud_runs.settings import LoadSettings
 from fake_api import ACCOUNT_ID, BASE_URL, TOKEN, FakeDbtCloud, make_run
 
 AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
