@@ -40,7 +40,7 @@ from .run_results import (
     artifact_fetch_row,
     run_results_to_arrow,
 )
-from .settings import FINAL_STATUSES
+from .settings import FINAL_STATUSES, RUN_STEPS_PARAMS
 
 
 @dataclass
@@ -237,7 +237,7 @@ def _fetch_run_results(api: DbtCloudApi, run_id: int) -> list[Any] | None:
     command = (last.get("args") or {}).get("which") if isinstance(last, dict) else None
     if command in (None, "build"):
         return [last]
-    run = api.get(f"runs/{run_id}/", params={"include_related": '["run_steps"]'})
+    run = api.get(f"runs/{run_id}/", params=RUN_STEPS_PARAMS)
     steps = sorted((run or {}).get("run_steps") or [], key=lambda step: step.get("index") or 0)
     indexes = [step.get("index") or position + 1 for position, step in enumerate(steps)]
     build_steps = [

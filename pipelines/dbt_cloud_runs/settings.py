@@ -89,6 +89,8 @@ RUNS_LIST_PARAMS: dict[str, str] = {"order_by": "-created_at", **RUN_DETAIL_PARA
 """`GET runs/`: newest first (a load stops at the first run older than its cursor), with triggers."""
 RUN_STATUS_PARAMS: dict[str, str] = {"include_related": '["trigger","job","run_steps"]'}
 """`GET runs/{id}/` for an agent's question about one run: trigger, job name and steps (logs included)."""
+RUN_STEPS_PARAMS: dict[str, str] = {"include_related": '["run_steps"]'}
+"""`GET runs/{id}/` to find a run's build steps, whose `run_results.json` are fetched one by one."""
 JOBS_LIST_PARAMS: dict[str, str] = {"state": JOB_STATE_ALL}
 """`GET jobs/`: jobs of every state, so runs of deleted jobs keep their job's name."""
 

@@ -28,7 +28,7 @@ from .artifacts import (
     artifacts_backlog_resource,
     run_results_resource,
 )
-from .change_detection import RUN_DETAIL_PARAMS, RUNS_LIST_PARAMS, Head
+from .change_detection import Head
 from .contract import ENVIRONMENTS_SCHEMA, JOBS_SCHEMA, LOADS_SCHEMA, PROJECTS_SCHEMA, column_hints
 from .errors import ApiError
 from .listings import AccountListings
@@ -40,7 +40,7 @@ from .rows import (
     project_row,
     runs_to_arrow,
 )
-from .settings import DATASET_NAME, OPEN_STATUSES
+from .settings import DATASET_NAME, OPEN_STATUSES, RUN_DETAIL_PARAMS, RUNS_LIST_PARAMS
 
 RUN_HINTS: TTableSchemaColumns = {
     "id": {"nullable": False},
