@@ -217,8 +217,9 @@ def draw_charts(data: ReportData) -> dict[str, Chart]:
         result["model_growth"] = Chart(
             None,
             "Nothing to compare with yet: a model's growth compares its median of the last 30 days with "
-            "the 30 days before, and no model has results from 30 to 60 days ago (artifacts are fetched "
-            "for runs finished within artifacts_days of a load, from the first load on).",
+            "the 30 days before, and no model has results from 30 to 60 days ago (a store's first load "
+            "fetches first_load_artifacts_days of artifacts, 60 by default; a store first loaded with "
+            "fewer fills in as its loads go on).",
         )
     else:
         result["model_growth"] = Chart(
