@@ -14,7 +14,8 @@ import duckdb
 import pytest
 from dbt_cloud_runs.converters import parse_timestamp
 from dbt_cloud_simulator import DbtCloudSimulator
-from e2e_support import TOKEN, run_pipeline
+from e2e_support import TOKEN
+from entry_point import run_entry_point
 
 pytestmark = pytest.mark.e2e
 
@@ -43,7 +44,7 @@ def rows(workdir: Path, sql: str) -> list[tuple]:
 
 
 def test_one_first_load_answers_which_models_got_slower(account: DbtCloudSimulator, workdir: Path) -> None:
-    first = run_pipeline(account, workdir)
+    first = run_entry_point(account, workdir)
     assert first.returncode == 0, first.stderr
 
     fetched_first = artifact_run_ids(account)
@@ -80,7 +81,7 @@ def test_one_first_load_answers_which_models_got_slower(account: DbtCloudSimulat
     account.advance(hours=6)
     account.reset_requests()
     window_start = datetime.now(UTC) - timedelta(days=ARTIFACTS_DAYS)
-    second = run_pipeline(account, workdir)
+    second = run_entry_point(account, workdir)
     assert second.returncode == 0, second.stderr
     fetched_second = artifact_run_ids(account)
     assert fetched_second, "runs finished in the 6 hours that passed"
@@ -93,7 +94,7 @@ def test_one_first_load_answers_which_models_got_slower(account: DbtCloudSimulat
 def test_progress_has_one_artifacts_line_per_phase_and_quiet_has_none(
     account: DbtCloudSimulator, workdir: Path
 ) -> None:
-    loud = run_pipeline(account, workdir)
+    loud = run_entry_point(account, workdir)
     assert loud.returncode == 0, loud.stderr
     fetched = len(artifact_run_ids(account))
     lines = loud.stderr.splitlines()
@@ -106,7 +107,7 @@ def test_progress_has_one_artifacts_line_per_phase_and_quiet_has_none(
     elsewhere = workdir / "quiet"  # the same first load, with artifacts, into another store
     elsewhere.mkdir()
     account.reset_requests()
-    quiet = run_pipeline(account, elsewhere, "--quiet")
+    quiet = run_entry_point(account, elsewhere, "--quiet")
     assert quiet.returncode == 0, quiet.stderr
     assert len(artifact_run_ids(account)) == fetched
     assert quiet.stderr == "" and quiet.stdout == ""

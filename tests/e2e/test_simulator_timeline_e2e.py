@@ -7,15 +7,12 @@ file); then, for every loaded run with run_results, the node timings must lie in
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from dbt_cloud_runs.settings import DEMO_DUCKDB_FILE
 from dbt_cloud_runs.store import read_only_connection
-from e2e_support import ENTRY_POINT
+from entry_point import run_entry_point
 
 pytestmark = pytest.mark.e2e
 
@@ -49,19 +46,8 @@ ORDER BY p.run_id
 
 
 def test_demo_model_timings_lie_inside_their_runs(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_CLOUD__", "DESTINATION__"))}
-    env.update({"DLT_DATA_DIR": str(tmp_path / "dlt"), "RUNTIME__DLTHUB_TELEMETRY": "false"})
-    proc = subprocess.run(
-        [sys.executable, str(ENTRY_POINT), "--demo"],
-        cwd=tmp_path,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = run_entry_point(None, tmp_path, "--demo")
     assert proc.returncode == 0, proc.stderr
-    assert "Traceback" not in proc.stderr, proc.stderr
     with read_only_connection(tmp_path / DEMO_DUCKDB_FILE) as connection:
         rows = connection.execute(DISAGREEMENTS_SQL).fetchall()
     assert len(rows) >= 100, f"only {len(rows)} demo runs have run_results"
