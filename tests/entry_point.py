@@ -29,6 +29,12 @@ SIMULATOR_RETRIES = {
 }
 
 
+# The simulator shares no account budget: the loader's own ceiling of 4,000 requests a minute (which
+# keeps a real account under dbt Cloud's 5,000) would only make a first load's 60 days of artifacts
+# take minutes. A test about the ceiling sets its own value in `extra_env`.
+SIMULATOR_REQUEST_CEILING = {"DBT_CLOUD__REQUESTS_PER_MINUTE": "100000"}
+
+
 def state_env(workdir: Path) -> dict[str, str]:
     """dlt's state dir inside `workdir` (no test shares pipeline state), and no telemetry."""
     return {"DLT_DATA_DIR": str(workdir / "dlt"), "RUNTIME__DLTHUB_TELEMETRY": "false"}
@@ -46,6 +52,7 @@ def simulator_env(sim: DbtCloudSimulator, workdir: Path) -> dict[str, str]:
         "DBT_CLOUD__ACCOUNT_ID": str(sim.account_id),
         "DBT_CLOUD__BASE_URL": sim.base_url + "/",
         **SIMULATOR_RETRIES,
+        **SIMULATOR_REQUEST_CEILING,
     }
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dbt_cloud_runs.settings import DEFAULT_FIRST_LOAD_ARTIFACTS_DAYS
 from dbt_cloud_simulator import DbtCloudSimulator
 from e2e_support import api_runs, dlt_loads_and_checks, one, scalar, stored_runs
 from entry_point import error_lines, run_entry_point, start_entry_point
@@ -212,8 +213,9 @@ def test_artifacts_skipped_by_no_artifacts_are_fetched_by_a_later_load(
     owed = scalar(
         workdir,
         "SELECT count(*) FROM dbt_cloud.runs WHERE artifacts_saved AND status IN (10, 20, 30) "
-        "AND finished_at >= (SELECT max(as_of) FROM dbt_cloud.loads) - INTERVAL 14 DAY",
-    )
+        "AND finished_at >= (SELECT max(as_of) FROM dbt_cloud.loads) "
+        f"- INTERVAL {DEFAULT_FIRST_LOAD_ARTIFACTS_DAYS} DAY",
+    )  # the store's first load with artifacts on: it reaches back first_load_artifacts_days
     assert owed > 0
     assert scalar(workdir, "SELECT count(*) FROM dbt_cloud.run_artifacts") == owed
 
