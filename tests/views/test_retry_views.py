@@ -56,6 +56,8 @@ def test_one_row_per_retried_failure_whichever_run_carries_the_link(db) -> None:
 
 
 def test_job_health_counts_recovered_failures_in_the_window(db) -> None:
-    assert rows(
-        db, "SELECT job_id, recovered_failures_30d FROM dbt_cloud.job_health ORDER BY job_id"
-    ) == [(7, 1), (8, 0), (9, 0)]
+    assert rows(db, "SELECT job_id, recovered_failures_30d FROM dbt_cloud.job_health ORDER BY job_id") == [
+        (7, 1),
+        (8, 0),
+        (9, 0),
+    ]
