@@ -13,6 +13,14 @@ from dbt_cloud_runs.operations import make_credentials
 from ops_fakes import ACCOUNT_ID, BASE_URL, TOKEN, FakeClock
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _module_workdir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A module that declares `WORKDIR` (its `cli` helper runs the entry point there) gets a scratch
+    directory of its own for it, one per module: its dlt state dir, away from the repo's `.dlt/`."""
+    if hasattr(request.module, "WORKDIR"):
+        request.module.WORKDIR = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+
+
 @pytest.fixture
 def api_env(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """`[dbt_cloud]` settings from the environment, as the CLI and `credentials=None` read them."""

@@ -46,13 +46,7 @@ def job_id(sim: Any) -> int:
 
 
 WORKDIR = Path()
-"""This module's scratch directory (its dlt state dir), set by `_workdir`."""
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _workdir(tmp_path_factory: pytest.TempPathFactory) -> None:
-    global WORKDIR
-    WORKDIR = tmp_path_factory.mktemp("jobs_cli")
+"""This module's scratch directory (its dlt state dir), set by conftest's `_module_workdir`."""
 
 
 def cli(

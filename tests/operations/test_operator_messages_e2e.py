@@ -36,13 +36,7 @@ def job_id(sim: DbtCloudSimulator) -> int:
 
 
 WORKDIR = Path()
-"""This module's scratch directory (its dlt state dir), set by `_workdir`."""
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _workdir(tmp_path_factory: pytest.TempPathFactory) -> None:
-    global WORKDIR
-    WORKDIR = tmp_path_factory.mktemp("operator_messages")
+"""This module's scratch directory (its dlt state dir), set by conftest's `_module_workdir`."""
 
 
 def cli(
